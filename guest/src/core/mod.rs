@@ -1,0 +1,30 @@
+//! The semantics of asyncio's Streams, with no I/O.
+//!
+//! Everything here is plain Rust over byte buffers, so it is tested natively:
+//! [`ReadBuffer`] is `StreamReader`'s state machine (buffer, EOF, sticky exception,
+//! limit, read flow control, one waiter), [`Separators`] the validated separator set of
+//! `readuntil`, and [`WriteBuffer`] the writer's queue with asyncio's watermarks. The
+//! I/O layer moves bytes between these and `wasi:sockets` and turns
+//! [`Step::NeedData`] into a wait.
+
+mod byte_queue;
+pub mod read_buffer;
+pub mod separators;
+pub mod write_buffer;
+
+#[cfg(test)]
+mod tests;
+
+pub use read_buffer::{ReadBuffer, SearchState, DEFAULT_LIMIT};
+pub use separators::Separators;
+pub use write_buffer::{WriteBuffer, WriteOutcome, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+
+/// Result of one attempt at a read operation.
+#[derive(Debug, PartialEq)]
+pub enum Step<T> {
+    /// The operation finished, successfully or not; it consumed what it returned.
+    Ready(crate::error::Result<T>),
+    /// The buffer cannot answer yet: wait for data, EOF or an exception, then retry the
+    /// same operation (with the same [`SearchState`] for `readuntil`/`readline`).
+    NeedData,
+}

@@ -1,0 +1,152 @@
+//! One error type for every stream operation, mirroring asyncio's exceptions.
+//!
+//! The sans-I/O core produces `IncompleteRead`, `LimitOverrun`, `Busy` and
+//! `InvalidArgument`; the I/O layer adds the connection and address errors that
+//! `wasi:sockets` reports. The type is `Clone` because a connection error is sticky:
+//! asyncio re-raises the same exception from every later read.
+
+use std::fmt;
+
+/// Which of asyncio's two `LimitOverrunError` messages applies.
+///
+/// CPython tells the cases apart only by message text; here it is a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overrun {
+    /// `'Separator is not found, and chunk exceed the limit'`
+    SeparatorNotFound,
+    /// `'Separator is found, but chunk is longer than limit'`
+    SeparatorFound,
+}
+
+impl Overrun {
+    /// asyncio's exact message for this case.
+    pub fn message(self) -> &'static str {
+        match self {
+            Overrun::SeparatorNotFound => "Separator is not found, and chunk exceed the limit",
+            Overrun::SeparatorFound => "Separator is found, but chunk is longer than limit",
+        }
+    }
+}
+
+/// A stream operation's failure, named after the asyncio exception it mirrors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// `asyncio.IncompleteReadError`: EOF came before the read could complete.
+    /// `partial` is everything that was buffered (the buffer is now empty);
+    /// `expected` is `None` for `readuntil`, `Some(n)` for `readexactly(n)`.
+    #[error("{} bytes read on a total of {} expected bytes", partial.len(), ExpectedDisplay(*expected))]
+    IncompleteRead { partial: Vec<u8>, expected: Option<u64> },
+
+    /// `asyncio.LimitOverrunError`: the chunk before the separator is longer than the
+    /// reader's limit. The buffer is left untouched (except by `readline`, which
+    /// discards as CPython does), so the data stays readable.
+    #[error("{}", kind.message())]
+    LimitOverrun { kind: Overrun, consumed: usize },
+
+    /// `ConnectionResetError`: the peer reset the connection, or the connection was
+    /// lost before `drain()` could complete (asyncio's "Connection lost").
+    #[error("connection reset{}", detail_suffix(.0))]
+    ConnectionReset(String),
+    /// `ConnectionRefusedError`: nothing listens at the address.
+    #[error("connection refused{}", detail_suffix(.0))]
+    ConnectionRefused(String),
+    /// `ConnectionAbortedError`.
+    #[error("connection aborted{}", detail_suffix(.0))]
+    ConnectionAborted(String),
+    /// `TimeoutError`: a `timeout(..)` or connect timeout expired.
+    #[error("timed out")]
+    TimedOut,
+    /// `PermissionError`: the host's network policy denied the address.
+    #[error("access denied{}", detail_suffix(.0))]
+    AccessDenied(String),
+    /// `OSError(EADDRINUSE)`.
+    #[error("address in use{}", detail_suffix(.0))]
+    AddressInUse(String),
+    /// `OSError(EADDRNOTAVAIL)`.
+    #[error("address not available{}", detail_suffix(.0))]
+    AddressNotAvailable(String),
+    /// `socket.gaierror`: the host name did not resolve.
+    #[error("name could not be resolved: {0}")]
+    NameUnresolvable(String),
+    /// The stream or server is closed for this operation (e.g. `write()` after
+    /// `write_eof()`, `serve_forever()` on a closed server).
+    #[error("{0}")]
+    Closed(String),
+    /// asyncio's `RuntimeError('<op>() called while another coroutine is already
+    /// waiting for incoming data')`: a second read that would have to wait.
+    #[error("{0}() called while another coroutine is already waiting for incoming data")]
+    Busy(&'static str),
+    /// `ValueError` for a bad argument (negative size, empty separator, bad limit).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Any other failure, with the host's description.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// The `Busy` error for an operation named as asyncio names it.
+    pub fn busy(operation: &'static str) -> Self {
+        Error::Busy(operation)
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Error::InvalidArgument(message.into())
+    }
+
+    /// asyncio's `ConnectionResetError('Connection lost')`, raised by `drain()`.
+    pub fn connection_lost() -> Self {
+        Error::ConnectionReset("Connection lost".into())
+    }
+}
+
+struct ExpectedDisplay(Option<u64>);
+
+impl fmt::Display for ExpectedDisplay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(n) => write!(f, "{n}"),
+            None => f.write_str("undefined"),
+        }
+    }
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incomplete_read_message_matches_asyncio() {
+        let e = Error::IncompleteRead { partial: vec![0; 18], expected: Some(36) };
+        assert_eq!(e.to_string(), "18 bytes read on a total of 36 expected bytes");
+        let e = Error::IncompleteRead { partial: b"ab".to_vec(), expected: None };
+        assert_eq!(e.to_string(), "2 bytes read on a total of undefined expected bytes");
+    }
+
+    #[test]
+    fn limit_overrun_messages_match_asyncio() {
+        let e = Error::LimitOverrun { kind: Overrun::SeparatorNotFound, consumed: 5 };
+        assert_eq!(e.to_string(), "Separator is not found, and chunk exceed the limit");
+        let e = Error::LimitOverrun { kind: Overrun::SeparatorFound, consumed: 5 };
+        assert_eq!(e.to_string(), "Separator is found, but chunk is longer than limit");
+    }
+
+    #[test]
+    fn busy_names_the_operation() {
+        assert_eq!(
+            Error::busy("readuntil").to_string(),
+            "readuntil() called while another coroutine is already waiting for incoming data"
+        );
+    }
+}
