@@ -1,0 +1,105 @@
+//! The `host` crate: runs wasio's `wasi:cli/run` components on wasmtime 48 (WASI 0.2, async),
+//! with stdio inherited and TCP limited to loopback addresses.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), host::HostError> {
+//! let component = host::resolve_component("echo-server.wasm")?;
+//! let outcome = host::run(&host::RunConfig::new(component).arg("8080")).await?;
+//! std::process::exit(outcome.exit_code());
+//! # }
+//! ```
+//!
+//! Modules, one concept each: [`cli`] (the command line), [`component_path`] (finding a
+//! component by name), [`network_policy`] (which addresses a guest may use), [`error`]
+//! ([`HostError`], exit codes, classification of wasmtime's errors), `runner` (engine, linker,
+//! store, instantiate, call), [`wasm_kind`] (component vs core module vs not wasm), [`logging`]
+//! (the stderr log format).
+
+pub mod cli;
+pub mod component_path;
+pub mod error;
+pub mod logging;
+pub mod network_policy;
+mod runner;
+pub mod wasm_kind;
+
+use std::path::PathBuf;
+
+pub use component_path::{resolve_component, resolve_component_in};
+pub use error::{HostError, EXIT_HOST_ERROR, EXIT_RUN_FAILED, EXIT_TRAP};
+pub use network_policy::NetworkPolicy;
+pub use runner::build_engine;
+
+/// What to run, and how.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    /// The component file (already resolved; see [`resolve_component`]).
+    pub component: PathBuf,
+    /// The guest's arguments after argv[0] (argv[0] is the component's file name).
+    pub args: Vec<String>,
+    /// The guest's environment: exactly these variables, nothing inherited.
+    pub env: Vec<(String, String)>,
+    /// Debug logging and file/line numbers in trap backtraces.
+    pub verbose: bool,
+    /// Use wasmtime's on-disk compilation cache (default: true).
+    pub cache: bool,
+    /// Which addresses the guest may use (default: [`NetworkPolicy::loopback_only`]).
+    pub network: NetworkPolicy,
+}
+
+impl RunConfig {
+    /// Runs `component` with no arguments, an empty environment, the cache on and the default
+    /// network policy.
+    pub fn new(component: impl Into<PathBuf>) -> Self {
+        RunConfig {
+            component: component.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            verbose: false,
+            cache: true,
+            network: NetworkPolicy::loopback_only(),
+        }
+    }
+
+    /// Appends a guest argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds a guest environment variable.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// How a component that ran to the end finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// `run` returned `Ok` (exit code 0).
+    Success,
+    /// `run` returned `Err` (exit code 1).
+    RunFailed,
+    /// The guest called `exit` with this code (`wasi:cli/exit`).
+    Exit(i32),
+}
+
+impl RunOutcome {
+    /// The process exit code: 0, 1, or the guest's own.
+    pub fn exit_code(&self) -> i32 {
+        match *self {
+            RunOutcome::Success => 0,
+            RunOutcome::RunFailed => EXIT_RUN_FAILED,
+            RunOutcome::Exit(code) => code,
+        }
+    }
+}
+
+/// Compiles, links, instantiates and runs `config.component`'s `wasi:cli/run` export.
+///
+/// Needs a Tokio runtime (wasmtime-wasi's sockets and timers use it); either flavour works.
+/// Errors are host problems (exit code 2) or traps (exit code 3), see [`HostError::exit_code`].
+pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
+    runner::run(config).await
+}

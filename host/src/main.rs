@@ -1,0 +1,48 @@
+//! `host [OPTIONS] <COMPONENT> [-- ARGS...]`: parse the command line, run, print a one-line
+//! error, exit with the code (see `host --help`).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use host::cli::Cli;
+use host::{HostError, RunOutcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    host::logging::init(cli.verbose);
+
+    let code = match run(&cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            if cli.verbose {
+                if let Some(detail) = e.detail() {
+                    eprintln!("\n{detail}");
+                }
+            }
+            e.exit_code()
+        }
+    };
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // A guest's exit code may be outside 0..=255 (wasi:cli/exit's `exit-with-code` takes a u8,
+    // but I32Exit carries an i32): keep the low byte like a Unix shell would see it.
+    ExitCode::from(code as u8)
+}
+
+fn run(cli: &Cli) -> Result<RunOutcome, HostError> {
+    let config = cli.to_run_config()?;
+    // Multi-threaded: the guest runs inside one future (on a wasmtime fiber), while wasmtime-wasi
+    // performs TCP writes and DNS lookups on spawned tasks / the blocking pool; with worker
+    // threads those make progress even while the guest computes. (Two cores here: the default of
+    // one worker per core is plenty.)
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| HostError::Runtime { source })?;
+    let outcome = runtime.block_on(host::run(&config));
+    // Don't wait for leftover tasks (e.g. a DNS lookup the guest abandoned): the guest is done.
+    runtime.shutdown_background();
+    outcome
+}

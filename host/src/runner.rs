@@ -1,0 +1,181 @@
+//! Loading, linking, instantiating and running a `wasi:cli/run` component on wasmtime 48.
+//!
+//! The steps, each with its own error category:
+//! 1. read the file and check its header ([`wasm_kind`]) — not wasm / core module;
+//! 2. compile it ([`Component::from_binary`], on the blocking pool, with the on-disk cache);
+//! 3. link it against wasmtime-wasi's p2 (`wasi:cli/imports`) with [`Linker::instantiate_pre`]
+//!    — unmet imports;
+//! 4. check it exports `wasi:cli/run` ([`CommandPre::new`]);
+//! 5. instantiate and call `run` asynchronously — exit codes, traps.
+
+use std::path::Path;
+use std::time::Instant;
+
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Cache, CacheConfig, Config, Engine, Store, Strategy, WasmBacktraceDetails};
+use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::error::{
+    classify_link_error, classify_runtime_error, one_line, HostError, RuntimeFailure,
+};
+use crate::wasm_kind::{wasm_kind, WasmKind};
+use crate::{RunConfig, RunOutcome};
+
+/// The store's data: the WASI context and the resource table wasmtime-wasi keeps its handles in.
+pub struct HostState {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Builds the engine: Cranelift, component model on, and (if `config.cache`) wasmtime's on-disk
+/// compilation cache in its default place (`$XDG_CACHE_HOME/wasmtime`, i.e. usually
+/// `~/.cache/wasmtime`, shared with the wasmtime CLI). A cache that cannot be set up (no home
+/// directory, read-only file system) is logged and skipped, not an error.
+pub fn build_engine(config: &RunConfig) -> Result<Engine, HostError> {
+    let mut wasm_config = Config::new();
+    wasm_config
+        .strategy(Strategy::Cranelift)
+        .wasm_component_model(true);
+    // File/line numbers in trap backtraces cost DWARF parsing at compile time: only under -v
+    // (otherwise wasmtime's default, the WASMTIME_BACKTRACE_DETAILS environment variable).
+    if config.verbose {
+        wasm_config.wasm_backtrace_details(WasmBacktraceDetails::Enable);
+    }
+    if config.cache {
+        match Cache::new(CacheConfig::new()) {
+            Ok(cache) => {
+                tracing::debug!("compilation cache in {}", cache.directory().display());
+                wasm_config.cache(Some(cache));
+            }
+            Err(e) => tracing::debug!("compilation cache disabled: {}", one_line(&e)),
+        }
+    }
+    Engine::new(&wasm_config).map_err(|error| HostError::Engine {
+        message: one_line(&error),
+        error,
+    })
+}
+
+/// Runs `config.component` to completion; see [`crate::run`].
+pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
+    let path = config.component.as_path();
+    let bytes = read_component(path)?;
+    let engine = build_engine(config)?;
+    let component = compile(&engine, path, bytes).await?;
+
+    let mut linker: Linker<HostState> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|error| HostError::Engine {
+        message: one_line(&error),
+        error,
+    })?;
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(classify_link_error)?;
+    let command_pre = CommandPre::new(pre).map_err(|error| HostError::NotACommand {
+        path: path.to_path_buf(),
+        message: one_line(&error),
+        error,
+    })?;
+
+    let mut store = Store::new(
+        &engine,
+        HostState {
+            ctx: wasi_ctx(config),
+            table: ResourceTable::new(),
+        },
+    );
+
+    let started = Instant::now();
+    let command = match command_pre.instantiate_async(&mut store).await {
+        Ok(command) => command,
+        Err(error) => return runtime_failure(error),
+    };
+    // The whole guest is one tokio task, and tokio's cooperative budget (128 resource
+    // polls per task poll) would make every readiness check after the 128th in a guest
+    // turn report "not ready". The guest schedules its own tasks; let it.
+    let result = tokio::task::unconstrained(command.wasi_cli_run().call_run(&mut store)).await;
+    tracing::debug!("run finished after {:?}", started.elapsed());
+    match result {
+        Ok(Ok(())) => Ok(RunOutcome::Success),
+        Ok(Err(())) => Ok(RunOutcome::RunFailed),
+        Err(error) => runtime_failure(error),
+    }
+}
+
+fn runtime_failure(error: wasmtime::Error) -> Result<RunOutcome, HostError> {
+    match classify_runtime_error(error) {
+        RuntimeFailure::Exit(code) => Ok(RunOutcome::Exit(code)),
+        RuntimeFailure::Trap(e) => Err(e),
+    }
+}
+
+/// Reads the file and rejects what is not a component before wasmtime sees it.
+fn read_component(path: &Path) -> Result<Vec<u8>, HostError> {
+    let bytes = std::fs::read(path).map_err(|source| HostError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match wasm_kind(&bytes) {
+        WasmKind::NotWasm => Err(HostError::NotWasm {
+            path: path.to_path_buf(),
+        }),
+        WasmKind::CoreModule => Err(HostError::CoreModule {
+            path: path.to_path_buf(),
+        }),
+        // Unknown layers fall through to wasmtime, whose message names the problem.
+        WasmKind::Component | WasmKind::UnknownLayer(_) => Ok(bytes),
+    }
+}
+
+/// Compiles on tokio's blocking pool: Cranelift takes a while for a large component and should
+/// not stall the executor that tests may share with their own client tasks.
+async fn compile(engine: &Engine, path: &Path, bytes: Vec<u8>) -> Result<Component, HostError> {
+    let started = Instant::now();
+    let engine = engine.clone();
+    let compiled = tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes))
+        .await
+        .unwrap_or_else(|join_error| {
+            Err(wasmtime::Error::msg(format!(
+                "compilation task failed: {join_error}"
+            )))
+        });
+    tracing::debug!("compiled {} in {:?}", path.display(), started.elapsed());
+    compiled.map_err(|error| HostError::Compile {
+        path: path.to_path_buf(),
+        message: one_line(&error),
+        error,
+    })
+}
+
+/// The guest's WASI context: inherited stdio, argv[0] = the component's file name, then the
+/// arguments, only the given environment variables, and the network policy.
+fn wasi_ctx(config: &RunConfig) -> WasiCtx {
+    let mut builder = WasiCtxBuilder::new();
+    builder.inherit_stdio();
+    builder.arg(argv0(&config.component));
+    builder.args(&config.args);
+    builder.envs(&config.env);
+    config.network.apply(&mut builder);
+    builder.build()
+}
+
+/// The component's file name (`echo-server.wasm`), or the whole path if it has none.
+fn argv0(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests;
