@@ -1,0 +1,113 @@
+//! `open_connection`: resolve, connect (trying each address, optionally staggered as
+//! in happy eyeballs), and wrap the connection in a reader and a writer.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use wasip2::io::streams::{InputStream, OutputStream};
+use wasip2::sockets::tcp::TcpSocket;
+
+use crate::core::DEFAULT_LIMIT;
+use crate::error::{Error, Result};
+use crate::reader::StreamReader;
+use crate::runtime;
+use crate::transport::{Io, Transport};
+use crate::writer::StreamWriter;
+use crate::{resolve, tcp};
+
+/// Options of [`open_connection_with`], asyncio's keyword arguments.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// The reader's limit (default 64 KiB); must be > 0.
+    pub limit: usize,
+    /// Bind the socket to this address before connecting.
+    pub local_addr: Option<SocketAddr>,
+    /// Start the next address's attempt after this delay even while earlier attempts
+    /// are pending (RFC 8305 happy eyeballs). `None`: one address after another.
+    pub happy_eyeballs_delay: Option<Duration>,
+    /// Give up on the whole connect after this long ([`Error::TimedOut`]).
+    pub timeout: Option<Duration>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions { limit: DEFAULT_LIMIT, local_addr: None, happy_eyeballs_delay: None, timeout: None }
+    }
+}
+
+/// Connects to `host:port` and returns the connection's reader and writer.
+/// `host` may be a name (`localhost`), an IPv4 or an IPv6 address.
+pub async fn open_connection(host: &str, port: u16) -> Result<(StreamReader, StreamWriter)> {
+    open_connection_with(host, port, ConnectOptions::default()).await
+}
+
+/// [`open_connection`] with options. Each resolved address is tried in turn; when all
+/// fail, the last error is returned.
+pub async fn open_connection_with(
+    host: &str,
+    port: u16,
+    options: ConnectOptions,
+) -> Result<(StreamReader, StreamWriter)> {
+    if options.limit == 0 {
+        // asyncio checks the limit before connecting.
+        return Err(Error::invalid_argument("Limit cannot be <= 0"));
+    }
+    let connect = async {
+        let addresses = resolve::resolve(host, port).await?;
+        connect_first(&addresses, &options).await
+    };
+    let (socket, input, output) = match options.timeout {
+        Some(limit) => runtime::timeout(limit, connect).await??,
+        None => connect.await?,
+    };
+    let transport = Transport::new(Io::new(input, output, Some(socket)), options.limit)?;
+    Ok((StreamReader::new(transport.clone()), StreamWriter::new(transport)))
+}
+
+type Connected = (TcpSocket, InputStream, OutputStream);
+type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Connected>> + 'a>>;
+
+/// Tries the addresses in order; with a happy-eyeballs delay, a new attempt starts
+/// whenever the delay passes without a winner, and the first success wins.
+async fn connect_first(addresses: &[SocketAddr], options: &ConnectOptions) -> Result<Connected> {
+    let local = options.local_addr;
+    let mut next = addresses.iter();
+    let mut attempts: Vec<Attempt<'_>> = Vec::new();
+    let mut last_error = Error::Other("no address to connect to".into());
+    let mut stagger: Option<runtime::Sleep> = None;
+    std::future::poll_fn(|cx| loop {
+        let mut i = 0;
+        while i < attempts.len() {
+            match attempts[i].as_mut().poll(cx) {
+                Poll::Ready(Ok(connected)) => return Poll::Ready(Ok(connected)),
+                Poll::Ready(Err(error)) => {
+                    last_error = error;
+                    drop(attempts.remove(i));
+                }
+                Poll::Pending => i += 1,
+            }
+        }
+        let stagger_elapsed = match stagger.as_mut() {
+            Some(timer) => Pin::new(timer).poll(cx).is_ready(),
+            None => false,
+        };
+        if attempts.is_empty() || stagger_elapsed {
+            match next.next() {
+                Some(&addr) => {
+                    attempts.push(Box::pin(tcp::connect(addr, local)));
+                    stagger = options.happy_eyeballs_delay.map(runtime::sleep);
+                    continue;
+                }
+                None if attempts.is_empty() => {
+                    return Poll::Ready(Err(std::mem::replace(&mut last_error, Error::TimedOut)))
+                }
+                None => stagger = None,
+            }
+        }
+        return Poll::Pending;
+    })
+    .await
+}

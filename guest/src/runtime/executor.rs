@@ -1,0 +1,146 @@
+//! Tasks: `spawn` queues a future, `block_on` runs the queue and the reactor until the
+//! main future completes.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use async_task::{Runnable, Task};
+
+use super::reactor;
+
+thread_local! {
+    /// Tasks that were woken and wait for their turn, oldest first.
+    static READY: RefCell<VecDeque<Runnable>> = const { RefCell::new(VecDeque::new()) };
+    static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+fn schedule(runnable: Runnable) {
+    READY.with(|ready| ready.borrow_mut().push_back(runnable));
+}
+
+/// Runs `future` as its own task, concurrently with the caller (asyncio's
+/// `create_task`). Tasks make progress while some `block_on` runs.
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let (runnable, task) = async_task::spawn_local(future, schedule);
+    runnable.schedule();
+    JoinHandle { task: Some(task) }
+}
+
+/// A handle to a spawned task: await it for the task's output. Dropping the handle lets
+/// the task run on (detaches it), like tokio's `JoinHandle`; [`JoinHandle::cancel`]
+/// stops it.
+pub struct JoinHandle<T> {
+    task: Option<Task<T>>,
+}
+
+impl<T> JoinHandle<T> {
+    /// Stops the task at its next suspension point; its future is dropped.
+    pub fn cancel(mut self) {
+        // Dropping an async-task `Task` cancels it.
+        drop(self.task.take());
+    }
+
+    /// Whether the task has run to completion.
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|task| task.is_finished())
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.detach();
+        }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let task = self.task.as_mut().expect("JoinHandle polled after completion");
+        Pin::new(task).poll(cx)
+    }
+}
+
+struct MainWaker(AtomicBool);
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Runs `future` to completion on this thread, together with every spawned task.
+///
+/// Panics when called inside another `block_on` (there is one runtime per component
+/// instance) or when nothing can ever wake the main future (a deadlock).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    assert!(
+        !IN_BLOCK_ON.with(|flag| flag.replace(true)),
+        "wasio::runtime::block_on called inside block_on"
+    );
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            IN_BLOCK_ON.with(|flag| flag.set(false));
+        }
+    }
+    let _reset = Reset;
+
+    let main_waker = Arc::new(MainWaker(AtomicBool::new(true)));
+    let waker = Waker::from(main_waker.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if main_waker.0.swap(false, Ordering::Acquire) {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        }
+        // One round: every task that is ready now runs once; tasks woken during the
+        // round wait for the next one, so no task can starve the others.
+        let round = READY.with(|ready| ready.borrow().len());
+        for _ in 0..round {
+            let Some(runnable) = READY.with(|ready| ready.borrow_mut().pop_front()) else {
+                break;
+            };
+            runnable.run();
+        }
+        let more_work =
+            main_waker.0.load(Ordering::Acquire) || READY.with(|ready| !ready.borrow().is_empty());
+        if more_work {
+            // Still busy: pick up I/O that is ready, without waiting for more.
+            reactor::poll_ready_now();
+        } else if !reactor::wait_for_io() {
+            panic!("wasio::runtime::block_on: deadlock, nothing is running and no I/O or timer can wake the main future");
+        }
+    }
+}
+
+/// Lets every other ready task run once before continuing (asyncio's `sleep(0)`).
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}

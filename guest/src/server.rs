@@ -1,0 +1,338 @@
+//! `start_server` and `Server`: listen, accept, run a handler task per client, and
+//! asyncio 3.13's server lifecycle (`close`, `wait_closed`, `close_clients`,
+//! `abort_clients`, `serve_forever`).
+
+use std::cell::{Cell, RefCell};
+use std::fmt::Display;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+
+use slab::Slab;
+use wasip2::io::streams::{InputStream, OutputStream};
+use wasip2::sockets::network::ErrorCode;
+use wasip2::sockets::tcp::TcpSocket;
+
+use crate::core::DEFAULT_LIMIT;
+use crate::error::{Error, Result};
+use crate::reader::StreamReader;
+use crate::runtime::{self, Notify, Registration};
+use crate::transport::{Io, Transport, WeakTransport};
+use crate::writer::StreamWriter;
+use crate::{net, resolve, tcp};
+
+/// asyncio's default listen backlog.
+pub const DEFAULT_BACKLOG: u32 = 100;
+
+/// Options of [`start_server_with`], asyncio's keyword arguments.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Each client reader's limit (default 64 KiB). A limit of 0 makes every accepted
+    /// connection fail and be dropped, as in asyncio.
+    pub limit: usize,
+    /// The listen backlog (default 100).
+    pub backlog: u32,
+    /// Listen at once (default). With `false`, sockets are bound but connections are
+    /// refused until [`Server::start_serving`].
+    pub start_serving: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { limit: DEFAULT_LIMIT, backlog: DEFAULT_BACKLOG, start_serving: true }
+    }
+}
+
+/// What a client handler may return: nothing, or a `Result` whose error is logged
+/// (asyncio's "Unhandled exception in client_connected_cb") before the connection is
+/// closed.
+pub trait HandlerOutcome {
+    fn into_outcome(self) -> std::result::Result<(), String>;
+}
+
+impl HandlerOutcome for () {
+    fn into_outcome(self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+}
+
+impl<E: Display> HandlerOutcome for std::result::Result<(), E> {
+    fn into_outcome(self) -> std::result::Result<(), String> {
+        self.map_err(|error| error.to_string())
+    }
+}
+
+type BoxedHandler = Box<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>>>>>;
+
+/// A bound socket; its accept loop holds it while serving.
+struct Listener {
+    ready: Registration,
+    socket: TcpSocket,
+    address: SocketAddr,
+    stopped: Cell<bool>,
+    stop: Notify,
+}
+
+struct ServerState {
+    listeners: Vec<Rc<Listener>>,
+    serving: bool,
+    closed: bool,
+    serve_forever_running: bool,
+    clients: Slab<WeakTransport>,
+}
+
+struct ServerInner {
+    state: RefCell<ServerState>,
+    /// Told when the server closes or a client leaves.
+    changed: Notify,
+    handler: BoxedHandler,
+    options: ServerOptions,
+}
+
+/// A listening server (asyncio's `Server`). Cloning gives another handle to the same
+/// server. The server keeps serving until [`close`](Server::close), even when every
+/// handle is dropped.
+#[derive(Clone)]
+pub struct Server {
+    inner: Rc<ServerInner>,
+}
+
+/// Starts a server on `host:port` that runs `handler(reader, writer)` as its own task
+/// for each client. `host` may be a name (every address it resolves to is bound) or an
+/// IP address; port 0 picks a free port (see [`Server::sockets`]).
+pub async fn start_server<H, F>(handler: H, host: &str, port: u16) -> Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerOutcome,
+{
+    start_server_with(handler, host, port, ServerOptions::default()).await
+}
+
+/// [`start_server`] with options.
+pub async fn start_server_with<H, F>(
+    handler: H,
+    host: &str,
+    port: u16,
+    options: ServerOptions,
+) -> Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerOutcome,
+{
+    let handler: BoxedHandler = Box::new(move |reader, writer| {
+        let future = handler(reader, writer);
+        Box::pin(async move { future.await.into_outcome() })
+    });
+    let mut listeners = Vec::new();
+    for address in resolve::resolve(host, port).await? {
+        let socket = tcp::new_socket(&address)?;
+        tcp::bind(&socket, address).await?;
+        let address = socket.local_address().map(net::from_wasi).unwrap_or(address);
+        listeners.push(Rc::new(Listener {
+            ready: Registration::new(socket.subscribe()),
+            socket,
+            address,
+            stopped: Cell::new(false),
+            stop: Notify::new(),
+        }));
+    }
+    let start = options.start_serving;
+    let server = Server {
+        inner: Rc::new(ServerInner {
+            state: RefCell::new(ServerState {
+                listeners,
+                serving: false,
+                closed: false,
+                serve_forever_running: false,
+                clients: Slab::new(),
+            }),
+            changed: Notify::new(),
+            handler,
+            options,
+        }),
+    };
+    if start {
+        server.start_serving().await?;
+    }
+    Ok(server)
+}
+
+impl Server {
+    /// Starts listening and accepting, if not already. Idempotent.
+    pub async fn start_serving(&self) -> Result<()> {
+        let listeners = {
+            let state = self.inner.state.borrow();
+            if state.closed {
+                return Err(Error::Closed("server is closed".into()));
+            }
+            if state.serving {
+                return Ok(());
+            }
+            state.listeners.clone()
+        };
+        for listener in &listeners {
+            tcp::listen(&listener.socket, Some(self.inner.options.backlog)).await?;
+        }
+        self.inner.state.borrow_mut().serving = true;
+        for listener in listeners {
+            runtime::spawn(accept_loop(Rc::clone(&self.inner), listener));
+        }
+        Ok(())
+    }
+
+    /// True while listening.
+    pub fn is_serving(&self) -> bool {
+        self.inner.state.borrow().serving
+    }
+
+    /// The bound addresses (with the port the system picked for port 0); empty once
+    /// closed.
+    pub fn sockets(&self) -> Vec<SocketAddr> {
+        self.inner.state.borrow().listeners.iter().map(|listener| listener.address).collect()
+    }
+
+    /// Serves until [`close`](Self::close) is called, then waits for the clients to go
+    /// (asyncio raises `CancelledError` at that point; here it returns `Ok`).
+    pub async fn serve_forever(&self) -> Result<()> {
+        {
+            let mut state = self.inner.state.borrow_mut();
+            if state.closed {
+                return Err(Error::Closed("server is closed".into()));
+            }
+            if state.serve_forever_running {
+                return Err(Error::invalid_argument("server is already being awaited on serve_forever()"));
+            }
+            state.serve_forever_running = true;
+        }
+        let result = async {
+            self.start_serving().await?;
+            while !self.inner.state.borrow().closed {
+                self.inner.changed.notified().await;
+            }
+            self.wait_closed().await;
+            Ok(())
+        }
+        .await;
+        self.inner.state.borrow_mut().serve_forever_running = false;
+        result
+    }
+
+    /// Stops listening. Connections the system already completed are still taken in
+    /// and handled; existing clients stay connected. Idempotent.
+    pub fn close(&self) {
+        let listeners = {
+            let mut state = self.inner.state.borrow_mut();
+            if state.closed {
+                return;
+            }
+            state.closed = true;
+            let was_serving = std::mem::replace(&mut state.serving, false);
+            let listeners = std::mem::take(&mut state.listeners);
+            if was_serving { listeners } else { Vec::new() }
+        };
+        for listener in listeners {
+            accept_ready(&self.inner, &listener);
+            listener.stopped.set(true);
+            listener.stop.notify_all();
+        }
+        self.inner.changed.notify_all();
+    }
+
+    /// Waits until the server is closed and every client connection is gone (asyncio
+    /// 3.12.1+). May be called before `close`.
+    pub async fn wait_closed(&self) {
+        loop {
+            let changed = self.inner.changed.notified();
+            {
+                let state = self.inner.state.borrow();
+                if state.closed && state.clients.is_empty() {
+                    return;
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// Non-waiting `wait_closed`.
+    pub fn try_wait_closed(&self) -> bool {
+        let state = self.inner.state.borrow();
+        state.closed && state.clients.is_empty()
+    }
+
+    /// Closes every client connection gracefully (queued data is delivered first).
+    /// The server keeps accepting unless closed.
+    pub fn close_clients(&self) {
+        for transport in self.live_clients() {
+            transport.close();
+        }
+    }
+
+    /// Closes every client connection at once, dropping queued data.
+    pub fn abort_clients(&self) {
+        for transport in self.live_clients() {
+            transport.abort();
+        }
+    }
+
+    /// How many client connections are open.
+    pub fn client_count(&self) -> usize {
+        self.inner.state.borrow().clients.len()
+    }
+
+    fn live_clients(&self) -> Vec<Rc<Transport>> {
+        self.inner.state.borrow().clients.iter().filter_map(|(_, weak)| weak.upgrade()).collect()
+    }
+}
+
+/// Accepts until the listener is stopped; each client gets its handler task.
+async fn accept_loop(server: Rc<ServerInner>, listener: Rc<Listener>) {
+    while !listener.stopped.get() {
+        accept_ready(&server, &listener);
+        futures_lite::future::or(listener.ready.wait(), listener.stop.notified()).await;
+    }
+}
+
+/// Takes in every connection that is ready now.
+fn accept_ready(server: &Rc<ServerInner>, listener: &Listener) {
+    loop {
+        match listener.socket.accept() {
+            Ok((socket, input, output)) => start_client(server, socket, input, output),
+            Err(ErrorCode::WouldBlock) => return,
+            Err(code) => {
+                // Out of descriptors and the like: try again on the next readiness.
+                let error = net::socket_error(code, &format!("accept on {}", listener.address));
+                eprintln!("wasio: {error}");
+                return;
+            }
+        }
+    }
+}
+
+fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream, output: OutputStream) {
+    let Ok(transport) = Transport::new(Io::new(input, output, Some(socket)), server.options.limit)
+    else {
+        // asyncio: a bad limit fails each connection, which is dropped.
+        return;
+    };
+    let key = server.state.borrow_mut().clients.insert(Rc::downgrade(&transport));
+    let weak_server: Weak<ServerInner> = Rc::downgrade(server);
+    transport.set_on_lost(Box::new(move || {
+        if let Some(server) = weak_server.upgrade() {
+            server.state.borrow_mut().clients.try_remove(key);
+            server.changed.notify_all();
+        }
+    }));
+    let client = Rc::downgrade(&transport);
+    let handling = (server.handler)(StreamReader::new(transport.clone()), StreamWriter::new(transport));
+    runtime::spawn(async move {
+        if let Err(message) = handling.await {
+            eprintln!("wasio: unhandled error in client handler: {message}");
+            if let Some(transport) = client.upgrade() {
+                transport.close();
+            }
+        }
+    });
+}

@@ -1,0 +1,119 @@
+//! `StreamWriter`: asyncio's writing API over a connection (or stdout).
+
+use std::net::SocketAddr;
+
+use crate::error::{Error, Result};
+use crate::transport::SharedTransport;
+
+/// Writes to a connection with asyncio's semantics: `write` never blocks, `drain`
+/// waits while the queue is over the high-water mark, `write_eof` half-closes,
+/// `close` delivers what is queued and then closes.
+///
+/// Dropping the writer closes the connection (as asyncio 3.13 does when a writer is
+/// garbage-collected); queued bytes get [`ABANDONED_FLUSH_TIMEOUT`] to be delivered.
+///
+/// [`ABANDONED_FLUSH_TIMEOUT`]: crate::transport::ABANDONED_FLUSH_TIMEOUT
+pub struct StreamWriter {
+    transport: SharedTransport,
+}
+
+impl StreamWriter {
+    pub(crate) fn new(transport: SharedTransport) -> Self {
+        StreamWriter { transport }
+    }
+
+    /// Queues `data` and sends what the host accepts now. Never waits. After the
+    /// connection was lost (or closed with nothing queued) the data is dropped silently,
+    /// as asyncio does; after `write_eof` it fails with [`Error::Closed`].
+    pub fn write(&self, data: &[u8]) -> Result<()> {
+        self.transport.write(data)
+    }
+
+    /// Queues several buffers at once.
+    pub fn writelines<I, B>(&self, lines: I) -> Result<()>
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        self.transport.writelines(lines)
+    }
+
+    /// Waits until the queue is at or below the low-water mark, if it went over the
+    /// high-water mark. Fails with the connection's error, or with "Connection lost"
+    /// ([`Error::ConnectionReset`]) once the connection is gone.
+    pub async fn drain(&self) -> Result<()> {
+        self.transport.drain().await
+    }
+
+    /// Non-waiting `drain`: true once the queue is at or below the low-water mark.
+    pub fn try_drain(&self) -> Result<bool> {
+        self.transport.try_drain()
+    }
+
+    /// Half-closes: the peer sees EOF after the queued bytes, and can still send.
+    pub fn write_eof(&self) -> Result<()> {
+        self.transport.write_eof()
+    }
+
+    /// True for TCP connections.
+    pub fn can_write_eof(&self) -> bool {
+        self.transport.can_write_eof()
+    }
+
+    /// Delivers what is queued, then closes. Never waits; see [`wait_closed`](Self::wait_closed).
+    pub fn close(&self) {
+        self.transport.close()
+    }
+
+    /// Closes at once, dropping what is queued (asyncio's `transport.abort()`).
+    pub fn abort(&self) {
+        self.transport.abort()
+    }
+
+    /// True once `close` or `abort` was called or the connection was lost.
+    pub fn is_closing(&self) -> bool {
+        self.transport.is_closing()
+    }
+
+    /// Waits until the connection is closed; fails with the error it was lost with.
+    pub async fn wait_closed(&self) -> Result<()> {
+        self.transport.wait_closed().await
+    }
+
+    /// Non-waiting `wait_closed`: true once closed.
+    pub fn try_wait_closed(&self) -> Result<bool> {
+        self.transport.try_wait_closed()
+    }
+
+    /// Bytes queued in the guest and not yet handed to the host.
+    pub fn get_write_buffer_size(&self) -> usize {
+        self.transport.write_buffer_size()
+    }
+
+    /// `(low, high)` water marks, as asyncio's `get_write_buffer_limits()`.
+    pub fn get_write_buffer_limits(&self) -> (usize, usize) {
+        self.transport.write_buffer_limits()
+    }
+
+    /// Sets the water marks with asyncio's rules: only `high` → `low = high / 4`; only
+    /// `low` → `high = 4 × low`; `high < low` is an [`Error::InvalidArgument`].
+    pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> Result<()> {
+        self.transport.set_write_buffer_limits(high, low)
+    }
+
+    /// The peer's address (known even after the connection closed).
+    pub fn peername(&self) -> Result<SocketAddr> {
+        self.transport.peername().ok_or_else(|| Error::invalid_argument("not a socket"))
+    }
+
+    /// This end's address (known even after the connection closed).
+    pub fn sockname(&self) -> Result<SocketAddr> {
+        self.transport.sockname().ok_or_else(|| Error::invalid_argument("not a socket"))
+    }
+}
+
+impl Drop for StreamWriter {
+    fn drop(&mut self) {
+        self.transport.abandon();
+    }
+}
