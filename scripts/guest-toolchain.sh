@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# Sourced by the build scripts: makes sure a Rust toolchain that builds wasm32-wasip2
+# components is present, and sets GUEST_CARGO (a command array) and GUEST_TARGET_DIR.
+#
+# Order: an installed rustup target; else `rustup target add wasm32-wasip2`; else Debian's
+# Rust (rustc-web, 1.96) with its library source, building std for the target
+# (-Zbuild-std). WASIO_GUEST_TOOLCHAIN=rustup|debian forces one path (used to test both).
+
+GUEST_TRIPLE=wasm32-wasip2
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+rustup_has_target() {
+  command -v rustup >/dev/null 2>&1 &&
+    rustup target list --installed 2>/dev/null | grep -qx "$GUEST_TRIPLE"
+}
+
+use_rustup_toolchain() {
+  GUEST_CARGO=(cargo)
+  GUEST_TARGET_DIR="$WASIO_ROOT/target/guests"
+}
+
+debian_toolchain_present() {
+  [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && [ -d /usr/lib/wasm32-wasi ] &&
+    /usr/bin/rustc --print sysroot >/dev/null 2>&1 &&
+    [ -d "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library" ]
+}
+
+install_debian_toolchain() {
+  local sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  say "installing Debian's Rust for wasm32-wasip2 (rustc-web cargo-web rust-web-src wasi-libc)"
+  "${sudo[@]}" apt-get update -q >&2 &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q \
+      rustc-web cargo-web rust-web-src wasi-libc >&2
+}
+
+use_debian_toolchain() {
+  GUEST_CARGO=(env RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc
+    RUSTFLAGS="-L /usr/lib/wasm32-wasi"
+    /usr/bin/cargo -Zbuild-std=std,panic_abort)
+  # A different compiler: keep its artifacts apart from rustup's.
+  GUEST_TARGET_DIR="$WASIO_ROOT/target/guests-debian"
+}
+
+ensure_guest_toolchain() {
+  local choice="${WASIO_GUEST_TOOLCHAIN:-auto}"
+  case "$choice" in
+    auto|rustup)
+      if rustup_has_target; then use_rustup_toolchain; return 0; fi
+      if command -v rustup >/dev/null 2>&1; then
+        say "adding the $GUEST_TRIPLE target with rustup"
+        if timeout 600 rustup target add "$GUEST_TRIPLE" >&2; then
+          use_rustup_toolchain; return 0
+        fi
+        say "rustup could not add $GUEST_TRIPLE; trying Debian's Rust instead"
+      fi
+      if [ "$choice" = rustup ]; then
+        echo "error: WASIO_GUEST_TOOLCHAIN=rustup, but the $GUEST_TRIPLE target is missing" \
+          "and 'rustup target add $GUEST_TRIPLE' failed" >&2
+        return 1
+      fi
+      ;;
+    debian) ;;
+    *) echo "error: WASIO_GUEST_TOOLCHAIN must be auto, rustup or debian (got '$choice')" >&2; return 1 ;;
+  esac
+  if ! debian_toolchain_present; then
+    if ! command -v apt-get >/dev/null 2>&1 || ! install_debian_toolchain || ! debian_toolchain_present; then
+      cat >&2 <<MSG
+error: no Rust toolchain can build $GUEST_TRIPLE components here.
+  - rustup: 'rustup target add $GUEST_TRIPLE' failed or rustup is missing;
+  - Debian: 'apt-get install -y rustc-web cargo-web rust-web-src wasi-libc' failed or left
+    /usr/bin/rustc, /usr/lib/wasm32-wasi or the Rust library source missing.
+Install either one and run this command again.
+MSG
+      return 1
+    fi
+  fi
+  use_debian_toolchain
+}

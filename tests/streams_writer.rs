@@ -1,0 +1,226 @@
+//! StreamWriter over real loopback TCP: the component writes, drains, half-closes and
+//! closes; a native tokio peer checks what arrives. Names follow CPython's
+//! test_streams.py (`test_*`) and the contract's extra scenarios (`e*_`).
+
+mod support;
+
+use support::driver::Driver;
+use support::{peer, within};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// More than loopback's socket buffers absorb, so a peer that does not read really
+/// leaves bytes queued in the component.
+const FLOOD: usize = 16 * 1024 * 1024;
+
+async fn connected() -> (Driver, TcpStream) {
+    let (listener, address) = peer::listener().await;
+    let mut driver = Driver::start();
+    driver.ok(&format!("connect 127.0.0.1 {}", address.port())).await;
+    let socket = peer::accept(&listener).await;
+    (driver, socket)
+}
+
+async fn http_exchange(driver: &mut Driver) {
+    let address = peer::http_test_server().await;
+    driver.ok(&format!("connect 127.0.0.1 {}", address.port())).await;
+    driver.ok("write GET\\s/\\sHTTP/1.0\\r\\n\\r\\n").await;
+    assert_eq!(driver.ok("readline").await, r#""HTTP/1.0 200 OK\r\n""#);
+}
+
+#[tokio::test]
+async fn test_wait_closed_on_close() {
+    let mut driver = Driver::start();
+    http_exchange(&mut driver).await;
+    let rest = driver.ok("read -1").await;
+    assert!(rest.ends_with(r#"Test message""#), "{rest}");
+    assert_eq!(driver.ok("is_closing").await, "false");
+    driver.ok("close").await;
+    assert_eq!(driver.ok("is_closing").await, "true");
+    driver.ok("wait_closed").await;
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn test_wait_closed_on_close_with_unread_data() {
+    let mut driver = Driver::start();
+    http_exchange(&mut driver).await;
+    driver.ok("close").await;
+    driver.ok("wait_closed").await;
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn test_async_writer_api_exception_after_close() {
+    let mut driver = Driver::start();
+    http_exchange(&mut driver).await;
+    driver.ok("read -1").await;
+    driver.ok("close").await;
+    // write() on a closed connection drops the data silently; drain() reports the loss.
+    driver.ok("write data").await;
+    assert_eq!(driver.cmd("drain").await, "err ConnectionReset connection reset: Connection lost");
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn test_eof_feed_when_closing_writer() {
+    let (mut driver, _socket) = connected().await;
+    driver.ok("close").await;
+    driver.ok("wait_closed").await;
+    assert_eq!(driver.ok("at_eof").await, "true");
+    assert_eq!(driver.ok("read -1").await, r#""""#);
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn test_drain_raises() {
+    // The peer accepts and closes at once; write + drain in a loop must fail, not spin.
+    let (listener, address) = peer::listener().await;
+    let closer = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        drop(socket);
+    });
+    let mut driver = Driver::start();
+    driver.ok(&format!("connect 127.0.0.1 {}", address.port())).await;
+    within("the peer closes", closer).await.unwrap();
+    let result = driver.cmd("drain_loop 100000 foo\\n").await;
+    assert!(result.starts_with("err ConnectionReset"), "{result}");
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn test_multiple_drain() {
+    // Ten concurrent drains on a paused writer all complete once the peer reads.
+    let (mut driver, mut socket) = connected().await;
+    driver.ok(&format!("write_fill {FLOOD}")).await;
+    let drains: Vec<u32> = {
+        let mut ids = Vec::new();
+        for _ in 0..10 {
+            ids.push(driver.bg("drain").await);
+        }
+        ids
+    };
+    assert_eq!(driver.bg_finishes_within(drains[0], 300).await, None, "drain must wait, not fail");
+    let received = peer::read_n(&mut socket, FLOOD).await;
+    assert!(received.iter().all(|&b| b == b'x'));
+    for id in drains {
+        assert_eq!(driver.bg_result(id).await, "ok");
+    }
+    assert_eq!(driver.ok("bufsize").await, "0");
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn e8_write_buffer_limits() {
+    let (mut driver, _socket) = connected().await;
+    assert_eq!(driver.ok("limits").await, "16384 65536");
+    driver.ok("set_limits 100 -").await;
+    assert_eq!(driver.ok("limits").await, "25 100");
+    driver.ok("set_limits - 10").await;
+    assert_eq!(driver.ok("limits").await, "10 40");
+    assert_eq!(
+        driver.cmd("set_limits 5 10").await,
+        "err InvalidArgument high (5) must be >= low (10) must be >= 0"
+    );
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn drain_waits_for_a_peer_that_never_reads() {
+    let (mut driver, mut socket) = connected().await;
+    driver.ok(&format!("write_fill {FLOOD}")).await;
+    let queued: usize = driver.ok("bufsize").await.parse().unwrap();
+    assert!(queued > 65536, "only {queued} bytes queued");
+    let drain = driver.bg("drain").await;
+    assert_eq!(driver.bg_finishes_within(drain, 500).await, None);
+    assert_eq!(driver.ok("try_drain").await, "false");
+    // The peer starts reading: the drain completes and every byte arrives intact.
+    let reader = tokio::spawn(async move { peer::read_n(&mut socket, FLOOD).await });
+    assert_eq!(driver.bg_result(drain).await, "ok");
+    let received = within("the peer reads everything", reader).await.unwrap();
+    assert!(received.iter().all(|&b| b == b'x'));
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn write_eof_half_closes() {
+    let (mut driver, mut socket) = connected().await;
+    assert_eq!(driver.ok("can_write_eof").await, "true");
+    driver.ok("write last\\sbytes").await;
+    driver.ok("write_eof").await;
+    driver.ok("write_eof").await; // idempotent
+    assert_eq!(peer::read_to_end(&mut socket).await, b"last bytes");
+    assert_eq!(driver.cmd("write more").await, "err Closed Cannot call write() after write_eof()");
+    // The other direction still works.
+    socket.write_all(b"reply\n").await.unwrap();
+    assert_eq!(driver.ok("readline").await, r#""reply\n""#);
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn e13_write_after_close() {
+    // With bytes still queued, a write after close is accepted and delivered...
+    let (mut driver, mut socket) = connected().await;
+    driver.ok(&format!("write_fill {FLOOD}")).await;
+    driver.ok("close").await;
+    driver.ok("write tail").await;
+    let received = peer::read_to_end(&mut socket).await;
+    assert_eq!(received.len(), FLOOD + 4);
+    assert!(received.ends_with(b"xtail"));
+    driver.finish().await;
+    // ...with nothing queued, it is dropped.
+    let (mut driver, mut socket) = connected().await;
+    driver.ok("write a").await;
+    driver.ok("drain").await;
+    driver.ok("close").await;
+    driver.ok("write b").await;
+    assert_eq!(peer::read_to_end(&mut socket).await, b"a");
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn abort_drops_queued_bytes() {
+    let (mut driver, mut socket) = connected().await;
+    driver.ok(&format!("write_fill {FLOOD}")).await;
+    driver.ok("abort").await;
+    driver.ok("wait_closed").await;
+    let received = peer::read_to_end(&mut socket).await;
+    assert!(received.len() < FLOOD, "abort delivered everything");
+    assert_eq!(driver.ok("at_eof").await, "true");
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn dropping_the_writer_delivers_then_closes() {
+    let (mut driver, mut socket) = connected().await;
+    driver.ok("write goodbye").await;
+    driver.ok("drop_writer").await;
+    assert_eq!(peer::read_to_end(&mut socket).await, b"goodbye");
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn peername_and_sockname() {
+    let (mut driver, socket) = connected().await;
+    assert_eq!(driver.ok("peername").await, socket.local_addr().unwrap().to_string());
+    assert_eq!(driver.ok("sockname").await, socket.peer_addr().unwrap().to_string());
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn writelines_sends_each_buffer_in_order() {
+    let (mut driver, mut socket) = connected().await;
+    driver.ok("writelines one\\n two\\n three\\n").await;
+    driver.ok("drain").await;
+    assert_eq!(peer::read_n(&mut socket, 14).await, b"one\ntwo\nthree\n");
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn stdout_writer_writes_to_stdout() {
+    let mut driver = Driver::start();
+    // The driver prints its own `ok` after the bytes it wrote through the stream.
+    assert_eq!(driver.cmd("stdout_write from\\sthe\\sstream\\n").await, "from the stream");
+    assert_eq!(driver.line().await, "ok");
+    driver.finish().await;
+}

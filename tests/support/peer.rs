@@ -1,0 +1,69 @@
+//! Native peers for the stream tests: a listener on a free loopback port, an HTTP/1.0
+//! test server like CPython's `run_test_server`, and a reset (RST) helper.
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::within;
+
+/// A listener on 127.0.0.1 with a free port.
+pub async fn listener() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    (listener, address)
+}
+
+pub async fn accept(listener: &TcpListener) -> TcpStream {
+    within("accept the component's connection", listener.accept()).await.unwrap().0
+}
+
+/// The response of CPython's threaded WSGI test server.
+pub const HTTP_RESPONSE: &[u8] =
+    b"HTTP/1.0 200 OK\r\nContent-type: text/plain\r\nContent-Length: 12\r\n\r\nTest message";
+
+/// Serves HTTP/1.0 GET requests on a free port: reads to the blank line, answers
+/// [`HTTP_RESPONSE`], closes. Returns the address.
+pub async fn http_test_server() -> SocketAddr {
+    let (listener, address) = listener().await;
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = socket.write_all(HTTP_RESPONSE).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    address
+}
+
+/// Closes `socket` with a reset (SO_LINGER 0) instead of a FIN.
+pub fn reset(socket: TcpStream) {
+    let socket = socket.into_std().unwrap();
+    socket2::SockRef::from(&socket).set_linger(Some(std::time::Duration::ZERO)).unwrap();
+    drop(socket);
+}
+
+/// Reads until `n` bytes arrived (or EOF), with the usual time bound.
+pub async fn read_n(socket: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut data = vec![0; n];
+    within("read from the component", socket.read_exact(&mut data)).await.unwrap();
+    data
+}
+
+/// Reads to EOF, with the usual time bound.
+pub async fn read_to_end(socket: &mut TcpStream) -> Vec<u8> {
+    let mut data = Vec::new();
+    within("read to EOF", socket.read_to_end(&mut data)).await.unwrap();
+    data
+}
