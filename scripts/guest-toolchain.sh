@@ -22,6 +22,7 @@ use_rustup_toolchain() {
 
 debian_toolchain_present() {
   [ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] && [ -d /usr/lib/wasm32-wasi ] &&
+    [ -x /usr/bin/rust-lld ] &&
     /usr/bin/rustc --print sysroot >/dev/null 2>&1 &&
     [ -d "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library" ]
 }
@@ -32,15 +33,33 @@ install_debian_toolchain() {
   say "installing Debian's Rust for wasm32-wasip2 (rustc-web cargo-web rust-web-src wasi-libc)"
   "${sudo[@]}" apt-get update -q >&2 &&
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q \
-      rustc-web cargo-web rust-web-src wasi-libc >&2
+      rustc-web cargo-web rust-web-src wasi-libc >&2 || return 1
+  # rust-web-llvm's /usr/bin/rust-lld links to lld-NN without depending on it; the
+  # wasm linker needs it.
+  local lld_package
+  lld_package="$(basename "$(readlink /usr/bin/rust-lld 2>/dev/null || echo lld)")"
+  if [ ! -x /usr/bin/rust-lld ]; then
+    say "installing $lld_package (the linker behind Debian's rust-lld)"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "$lld_package" >&2
+  fi
 }
 
 use_debian_toolchain() {
-  GUEST_CARGO=(env RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc
-    RUSTFLAGS="-L /usr/lib/wasm32-wasi"
-    /usr/bin/cargo -Zbuild-std=std,panic_abort)
   # A different compiler: keep its artifacts apart from rustup's.
   GUEST_TARGET_DIR="$WASIO_ROOT/target/guests-debian"
+  # wasm-component-ld runs `wasm-ld`, which rustup ships as a shim and Debian's
+  # rustc-web does not; LLD picks its wasm flavour from that name, so a link to
+  # Debian's rust-lld named wasm-ld is all it takes.
+  local sysroot host lld shims="$GUEST_TARGET_DIR/bin"
+  sysroot="$(/usr/bin/rustc --print sysroot)"
+  host="$(/usr/bin/rustc -vV | sed -n 's/^host: //p')"
+  lld="$sysroot/lib/rustlib/$host/bin/rust-lld"
+  [ -x "$lld" ] || lld=/usr/bin/rust-lld
+  mkdir -p "$shims"
+  ln -sf "$lld" "$shims/wasm-ld"
+  GUEST_CARGO=(env RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc
+    RUSTFLAGS="-L /usr/lib/wasm32-wasi" PATH="$shims:$PATH"
+    /usr/bin/cargo -Zbuild-std=std,panic_abort)
 }
 
 ensure_guest_toolchain() {
