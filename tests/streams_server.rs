@@ -189,6 +189,19 @@ async fn test_unhandled_exception() {
 }
 
 #[tokio::test]
+async fn test_unhandled_cancel() {
+    // A handler that closes its writer and ends: the client sees EOF and nothing is
+    // logged as an error.
+    let (driver, address) = listening("handler=close").await;
+    let mut client = connect(address).await;
+    assert_eq!(peer::read_to_end(&mut client).await, b"");
+    let mut running = driver.into_running();
+    running.child.start_kill().unwrap();
+    let stderr = running.stderr_text().await;
+    assert!(!stderr.contains("unhandled"), "stderr: {stderr}");
+}
+
+#[tokio::test]
 async fn listen_on_a_name_binds_every_address() {
     let mut driver = Driver::start();
     let addresses = driver.ok("listen localhost 0").await;

@@ -51,6 +51,18 @@ async fn test_wait_closed_on_close_with_unread_data() {
 }
 
 #[tokio::test]
+async fn test_async_writer_api() {
+    // The whole exchange in one sequence: request, full response, close, wait_closed.
+    let mut driver = Driver::start();
+    http_exchange(&mut driver).await;
+    let rest = driver.ok("read -1").await;
+    assert!(rest.ends_with(r#"\r\n\r\nTest message""#), "{rest}");
+    driver.ok("close").await;
+    driver.ok("wait_closed").await;
+    driver.finish().await;
+}
+
+#[tokio::test]
 async fn test_async_writer_api_exception_after_close() {
     let mut driver = Driver::start();
     http_exchange(&mut driver).await;

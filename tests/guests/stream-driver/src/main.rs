@@ -197,17 +197,23 @@ impl Driver {
                 }
                 options.start_serving = option(args, "start") != Some("0");
                 // handler=queue (default): connections wait for `accept`;
-                // handler=fail: the handler fails at once (test_unhandled_exception).
-                let failing = option(args, "handler") == Some("fail");
+                // handler=fail: the handler fails at once (test_unhandled_exception);
+                // handler=close: it closes its writer and ends (test_unhandled_cancel).
+                let mode = option(args, "handler").unwrap_or("queue").to_string();
                 let queue = Rc::clone(&self.accepted);
                 let signal = Rc::clone(&self.accepted_signal);
                 let handler = move |reader: StreamReader, writer: StreamWriter| {
-                    let outcome = if failing {
-                        Err("test")
-                    } else {
-                        queue.borrow_mut().push_back((reader, writer));
-                        signal.notify_all();
-                        Ok(())
+                    let outcome = match mode.as_str() {
+                        "fail" => Err("test"),
+                        "close" => {
+                            writer.close();
+                            Ok(())
+                        }
+                        _ => {
+                            queue.borrow_mut().push_back((reader, writer));
+                            signal.notify_all();
+                            Ok(())
+                        }
                     };
                     async move { outcome }
                 };
