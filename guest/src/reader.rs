@@ -81,19 +81,20 @@ impl StreamReader {
     }
 
     /// Attempts a read without waiting: `Ok(None)` when it would have to wait, and then
-    /// nothing was consumed. Used by the non-blocking interface.
+    /// nothing was consumed. Such an attempt counts as the pending waiter: it resumes a
+    /// paused reader, as a waiting read does. Used by the non-blocking interface.
     pub fn try_read_with<T>(
         &self,
-        attempt: impl FnOnce(&mut ReadBuffer) -> Step<T>,
+        attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
     ) -> Result<Option<T>> {
-        self.transport.with_read_buffer(|buffer| match attempt(buffer) {
-            Step::Ready(result) => result.map(Some),
-            Step::NeedData => {
-                // Like a waiting read, a would-be waiter resumes a paused reader.
-                buffer.resume_for_waiter();
-                Ok(None)
-            }
-        })
+        self.transport.try_read_op(attempt)
+    }
+
+    /// A `wasi:io` pollable that is ready when a `try_read_with` may make progress
+    /// (possibly spuriously). It is a child of the connection's input stream: drop it
+    /// before the last handle to the connection.
+    pub fn subscribe(&self) -> wasip2::io::poll::Pollable {
+        self.transport.reader_pollable()
     }
 
     /// The lines until EOF, as a `Stream` (asyncio's `async for line in reader`). An

@@ -3,6 +3,7 @@
 //! `abort_clients`, `serve_forever`).
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt::Display;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 
 use slab::Slab;
+use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::network::ErrorCode;
 use wasip2::sockets::tcp::TcpSocket;
@@ -24,6 +26,10 @@ use crate::{net, resolve, tcp};
 
 /// asyncio's default listen backlog.
 pub const DEFAULT_BACKLOG: u32 = 100;
+
+/// When no pollable can show a server's next change (several listening sockets, or a
+/// closed server waiting for its clients), `subscribe` returns a timer this long.
+const LOOK_AGAIN_NANOS: u64 = 10_000_000;
 
 /// Options of [`start_server_with`], asyncio's keyword arguments.
 #[derive(Debug, Clone)]
@@ -76,17 +82,29 @@ struct Listener {
 
 struct ServerState {
     listeners: Vec<Rc<Listener>>,
+    /// Closed listeners kept because a pollable of theirs was handed out (it is a
+    /// child of the socket); they go with the server.
+    retired: Vec<Rc<Listener>>,
+    handed_out_pollables: bool,
     serving: bool,
     closed: bool,
     serve_forever_running: bool,
     clients: Slab<WeakTransport>,
 }
 
+/// What happens to an accepted connection.
+enum OnAccept {
+    /// Runs the handler as its own task (`start_server`).
+    Handler(BoxedHandler),
+    /// Waits in a queue for `accept` (`start_listening`).
+    Queue(RefCell<VecDeque<(StreamReader, StreamWriter)>>),
+}
+
 struct ServerInner {
     state: RefCell<ServerState>,
-    /// Told when the server closes or a client leaves.
+    /// Told when the server closes, a client leaves or a connection is queued.
     changed: Notify,
-    handler: BoxedHandler,
+    on_accept: OnAccept,
     options: ServerOptions,
 }
 
@@ -126,6 +144,22 @@ where
         let future = handler(reader, writer);
         Box::pin(async move { future.await.into_outcome() })
     });
+    bind_server(OnAccept::Handler(handler), host, port, options).await
+}
+
+/// Like [`start_server`] without a handler: connections wait for
+/// [`Server::accept`] / [`Server::try_accept`] (the WIT interface's model). Accepting
+/// happens only inside those calls, so nothing runs in the background.
+pub async fn start_listening(host: &str, port: u16, options: ServerOptions) -> Result<Server> {
+    bind_server(OnAccept::Queue(RefCell::new(VecDeque::new())), host, port, options).await
+}
+
+async fn bind_server(
+    on_accept: OnAccept,
+    host: &str,
+    port: u16,
+    options: ServerOptions,
+) -> Result<Server> {
     let mut listeners = Vec::new();
     for address in resolve::resolve(host, port).await? {
         let socket = tcp::new_socket(&address)?;
@@ -144,13 +178,15 @@ where
         inner: Rc::new(ServerInner {
             state: RefCell::new(ServerState {
                 listeners,
+                retired: Vec::new(),
+                handed_out_pollables: false,
                 serving: false,
                 closed: false,
                 serve_forever_running: false,
                 clients: Slab::new(),
             }),
             changed: Notify::new(),
-            handler,
+            on_accept,
             options,
         }),
     };
@@ -177,10 +213,80 @@ impl Server {
             tcp::listen(&listener.socket, Some(self.inner.options.backlog)).await?;
         }
         self.inner.state.borrow_mut().serving = true;
-        for listener in listeners {
-            runtime::spawn(accept_loop(Rc::clone(&self.inner), listener));
+        if let OnAccept::Handler(_) = self.inner.on_accept {
+            for listener in listeners {
+                runtime::spawn(accept_loop(Rc::clone(&self.inner), listener));
+            }
         }
         Ok(())
+    }
+
+    /// The next connection, waiting for one ([`start_listening`] servers). Fails with
+    /// [`Error::InvalidArgument`] when the server is not serving and nothing is queued.
+    pub async fn accept(&self) -> Result<(StreamReader, StreamWriter)> {
+        loop {
+            let changed = self.inner.changed.notified();
+            if let Some(connection) = self.try_accept()? {
+                return Ok(connection);
+            }
+            let listeners = self.inner.state.borrow().listeners.clone();
+            let mut waits: Vec<_> = listeners.iter().map(|listener| listener.ready.wait()).collect();
+            let any_ready = futures_lite::future::poll_fn(|cx| {
+                if waits.iter_mut().any(|wait| Pin::new(wait).poll(cx).is_ready()) {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            });
+            futures_lite::future::or(any_ready, changed).await;
+        }
+    }
+
+    /// [`accept`](Self::accept) without waiting: `Ok(None)` when no connection is ready.
+    pub fn try_accept(&self) -> Result<Option<(StreamReader, StreamWriter)>> {
+        let OnAccept::Queue(queue) = &self.inner.on_accept else {
+            return Err(Error::invalid_argument("this server hands its connections to its handler"));
+        };
+        if let Some(connection) = queue.borrow_mut().pop_front() {
+            return Ok(Some(connection));
+        }
+        let listeners = {
+            let state = self.inner.state.borrow();
+            if !state.serving {
+                return Err(Error::invalid_argument("server is not serving"));
+            }
+            state.listeners.clone()
+        };
+        for listener in &listeners {
+            accept_ready(&self.inner, listener);
+        }
+        Ok(queue.borrow_mut().pop_front())
+    }
+
+    /// A `wasi:io` pollable that is ready when `try_accept` or `try_wait_closed` may
+    /// make progress (possibly spuriously). Drop it before the last server handle.
+    pub fn subscribe(&self) -> Pollable {
+        let mut state = self.inner.state.borrow_mut();
+        let queued = match &self.inner.on_accept {
+            OnAccept::Queue(queue) => !queue.borrow().is_empty(),
+            OnAccept::Handler(_) => false,
+        };
+        let serving = state.serving && !queued;
+        let look_again_shortly =
+            || wasip2::clocks::monotonic_clock::subscribe_duration(LOOK_AGAIN_NANOS);
+        match state.listeners.as_slice() {
+            [listener] if serving => {
+                let pollable = listener.socket.subscribe();
+                state.handed_out_pollables = true;
+                pollable
+            }
+            // One pollable cannot watch several sockets.
+            [_, _, ..] if serving => look_again_shortly(),
+            // Closed, clients still open: their closing is what try_wait_closed waits
+            // for, and it happens through their own calls; no pollable shows it.
+            _ if state.closed && !queued && !state.clients.is_empty() => look_again_shortly(),
+            _ => runtime::ready_pollable(),
+        }
     }
 
     /// True while listening.
@@ -237,6 +343,10 @@ impl Server {
             accept_ready(&self.inner, &listener);
             listener.stopped.set(true);
             listener.stop.notify_all();
+            let mut state = self.inner.state.borrow_mut();
+            if state.handed_out_pollables {
+                state.retired.push(listener);
+            }
         }
         self.inner.changed.notify_all();
     }
@@ -325,8 +435,17 @@ fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream,
             server.changed.notify_all();
         }
     }));
-    let client = Rc::downgrade(&transport);
-    let handling = (server.handler)(StreamReader::new(transport.clone()), StreamWriter::new(transport));
+    let (reader, writer) = (StreamReader::new(transport.clone()), StreamWriter::new(transport));
+    let handler = match &server.on_accept {
+        OnAccept::Handler(handler) => handler,
+        OnAccept::Queue(queue) => {
+            queue.borrow_mut().push_back((reader, writer));
+            server.changed.notify_all();
+            return;
+        }
+    };
+    let client = Rc::downgrade(&writer.transport_rc());
+    let handling = handler(reader, writer);
     runtime::spawn(async move {
         if let Err(message) = handling.await {
             eprintln!("wasio: unhandled error in client handler: {message}");

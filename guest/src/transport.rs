@@ -8,11 +8,12 @@
 //! Writes go to the host at once when it accepts them; the rest is pushed by a flush
 //! task that lives only while bytes are queued.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
+use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 
@@ -69,6 +70,9 @@ struct State {
     flusher_running: bool,
     /// The writer handle is gone: deliver what is queued within a bound, then close.
     abandoned: bool,
+    /// The last non-waiting read needed more data: it counts as the pending waiter
+    /// (for `subscribe`, and it resumed a paused reader).
+    try_wanted_data: bool,
     /// Told when the connection is lost (server client tracking).
     on_lost: Option<Box<dyn FnOnce()>>,
 }
@@ -82,6 +86,9 @@ pub(crate) struct Transport {
     /// it, the descriptor is freed) even while the reader and writer handles live on.
     io: RefCell<Option<Rc<Io>>>,
     is_socket: bool,
+    /// A `subscribe` pollable (a child of a stream) was handed out: the streams must
+    /// then live as long as the transport, even after the connection is lost.
+    handed_out_pollables: Cell<bool>,
     /// Read once at creation, like asyncio's `get_extra_info`, so they outlive the socket.
     peername: Option<SocketAddr>,
     sockname: Option<SocketAddr>,
@@ -97,6 +104,7 @@ impl Transport {
         let (peername, sockname) = (address(TcpSocket::remote_address), address(TcpSocket::local_address));
         Ok(Rc::new(Transport {
             is_socket: io.socket.is_some(),
+            handed_out_pollables: Cell::new(false),
             peername,
             sockname,
             state: RefCell::new(State {
@@ -107,6 +115,7 @@ impl Transport {
                 lifecycle: Lifecycle::Open,
                 flusher_running: false,
                 abandoned: false,
+                try_wanted_data: false,
                 on_lost: None,
             }),
             closed: Notify::new(),
@@ -190,6 +199,66 @@ impl Transport {
         }
     }
 
+    /// One read operation without waiting: `Ok(None)` when it would wait, and then
+    /// nothing was consumed. Like a waiting read, it resumes a paused reader.
+    pub(crate) fn try_read_op<T>(
+        &self,
+        mut attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
+    ) -> Result<Option<T>> {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        self.pull_available(state);
+        loop {
+            if let Step::Ready(result) = attempt(&mut state.read) {
+                state.try_wanted_data = false;
+                return result.map(Some);
+            }
+            state.try_wanted_data = true;
+            if !state.read.is_paused() {
+                return Ok(None);
+            }
+            // A paused reader resumes for its waiter; what arrived may be enough.
+            state.read.resume_for_waiter();
+            self.pull_available(state);
+        }
+    }
+
+    /// A pollable that is ready when a non-waiting read may make progress: at once
+    /// when buffered data (that no read has found insufficient), EOF or an error is
+    /// there, else when the input stream has something.
+    pub(crate) fn reader_pollable(&self) -> Pollable {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        self.pull_available(state);
+        let answer_known = state.read.exception().is_some()
+            || state.read.is_eof()
+            || (!state.read.is_empty() && !state.try_wanted_data);
+        match self.io() {
+            Some(io) if !answer_known && state.input_open => self.hand_out(io.input.subscribe()),
+            _ => runtime::ready_pollable(),
+        }
+    }
+
+    /// A pollable that is ready when a non-waiting drain or wait-closed may make
+    /// progress: when the host takes more output, or at once if nothing is queued.
+    pub(crate) fn writer_pollable(&self) -> Pollable {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        self.push_queued(state);
+        self.finish_pending_shutdown(state);
+        match self.io() {
+            Some(io) if !state.write.is_empty() && state.lifecycle == Lifecycle::Open => {
+                self.hand_out(io.output.subscribe())
+            }
+            _ => runtime::ready_pollable(),
+        }
+    }
+
+    fn hand_out(&self, pollable: Pollable) -> Pollable {
+        self.handed_out_pollables.set(true);
+        pollable
+    }
+
     /// Runs `f` on the read buffer after pulling what has arrived (for `at_eof`,
     /// `exception` and the non-waiting reads).
     pub(crate) fn with_read_buffer<T>(&self, f: impl FnOnce(&mut ReadBuffer) -> T) -> T {
@@ -244,6 +313,7 @@ impl Transport {
     /// Queues `data` and sends what the host takes now (asyncio's `transport.write`).
     pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<()> {
         let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
         state.write.write(data)?;
         self.after_write(&mut state);
         Ok(())
@@ -255,6 +325,7 @@ impl Transport {
         B: AsRef<[u8]>,
     {
         let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
         state.write.writelines(lines)?;
         self.after_write(&mut state);
         Ok(())
@@ -314,7 +385,9 @@ impl Transport {
     /// mark, then waits until it is at or below the low-water mark.
     pub(crate) async fn drain(&self) -> Result<()> {
         let closing = {
-            let state = self.state.borrow();
+            let mut state = self.state.borrow_mut();
+            // A reset that already arrived is the reader's exception, which drain raises.
+            self.pull_available(&mut state);
             if let Some(exception) = state.read.exception() {
                 return Err(exception.clone());
             }
@@ -348,6 +421,7 @@ impl Transport {
     pub(crate) fn try_drain(&self) -> Result<bool> {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
+        self.pull_available(state);
         if let Some(exception) = state.read.exception() {
             return Err(exception.clone());
         }
@@ -362,6 +436,7 @@ impl Transport {
 
     pub(crate) fn write_eof(self: &Rc<Self>) -> Result<()> {
         let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
         if state.write.is_closing() || state.lifecycle != Lifecycle::Open {
             return Ok(());
         }
@@ -402,12 +477,15 @@ impl Transport {
     }
 
     pub(crate) fn is_closing(&self) -> bool {
-        let state = self.state.borrow();
+        let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
         state.write.is_closing() || state.lifecycle != Lifecycle::Open
     }
 
     pub(crate) fn write_buffer_size(&self) -> usize {
-        self.state.borrow().write.len()
+        let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
+        state.write.len()
     }
 
     pub(crate) fn write_buffer_limits(&self) -> (usize, usize) {
@@ -475,7 +553,13 @@ impl Transport {
             callback();
         }
         self.closed.notify_all();
-        if let Some(io) = self.io.borrow_mut().take() {
+        if self.handed_out_pollables.get() {
+            // Pollables handed out are children of the streams: keep the streams (and
+            // so the socket) until the transport goes, but close the connection now.
+            if let Some(socket) = self.io().as_ref().and_then(|io| io.socket.as_ref()) {
+                let _ = socket.shutdown(ShutdownType::Both);
+            }
+        } else if let Some(io) = self.io.borrow_mut().take() {
             runtime::spawn(release(io));
         }
     }

@@ -22,6 +22,10 @@ impl StreamWriter {
         StreamWriter { transport }
     }
 
+    pub(crate) fn transport_rc(&self) -> SharedTransport {
+        std::rc::Rc::clone(&self.transport)
+    }
+
     /// Queues `data` and sends what the host accepts now. Never waits. After the
     /// connection was lost (or closed with nothing queued) the data is dropped silently,
     /// as asyncio does; after `write_eof` it fails with [`Error::Closed`].
@@ -48,6 +52,12 @@ impl StreamWriter {
     /// Non-waiting `drain`: true once the queue is at or below the low-water mark.
     pub fn try_drain(&self) -> Result<bool> {
         self.transport.try_drain()
+    }
+
+    /// A `wasi:io` pollable that is ready when `try_drain` or `try_wait_closed` may make
+    /// progress (possibly spuriously). Drop it before the last handle to the connection.
+    pub fn subscribe(&self) -> wasip2::io::poll::Pollable {
+        self.transport.writer_pollable()
     }
 
     /// Half-closes: the peer sees EOF after the queued bytes, and can still send.

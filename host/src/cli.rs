@@ -5,13 +5,23 @@ use clap::Parser;
 use crate::component_path::resolve_component;
 use crate::error::HostError;
 use crate::network_policy::NetworkPolicy;
+use crate::network_rule::NetworkRule;
 use crate::RunConfig;
 
 const AFTER_HELP: &str = "\
 The component is a path, or the bare file name of an example built by ./scripts/build-guests
 (e.g. echo-server.wasm, looked up in $WASIO_COMPONENT_DIR and <repo>/target/guests*/wasm32-wasip2/release).
 The guest sees argv[0] = the component's file name, then ARGS, and only the --env variables.
-Network: TCP and DNS on loopback addresses only (127.0.0.0/8, ::1); no UDP.
+Network: with no --allow-* flag, TCP on loopback addresses only (127.0.0.0/8, ::1), plus the
+bind of 0.0.0.0:0 that a connect performs first; DNS lookups allowed; no UDP. Any --allow-*
+flag replaces that default; --deny-net wins over every allow. A RULE is `*`, an IP, a CIDR or
+a host name (resolved at start), each with an optional :PORT or :LOW-HIGH; IPv6 in brackets
+before a port; several rules may be comma-separated, and flags repeated. Examples:
+  host --allow-listen 127.0.0.1:8080 server.wasm         serve on one port, connect nowhere
+  host --allow-connect db.internal:5432,[::1]:6379 app.wasm
+  host --allow-net 10.0.0.0/8 --deny-net 10.0.0.1 app.wasm
+A denied use gives the guest `access-denied` and logs one warning naming the address, the
+operation and the rule that denied it (or that none allowed it).
 
 Exit codes:
   n   the guest called exit(n)
@@ -31,6 +41,26 @@ pub struct Cli {
     /// Set an environment variable for the guest (repeatable).
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env_var)]
     pub env: Vec<(String, String)>,
+
+    /// Allow binding, listening and connecting on RULE (see below; repeatable).
+    #[arg(long, value_name = "RULE", value_parser = parse_rules)]
+    pub allow_net: Vec<Vec<NetworkRule>>,
+
+    /// Allow binding and listening on RULE (repeatable).
+    #[arg(long, value_name = "RULE", value_parser = parse_rules)]
+    pub allow_listen: Vec<Vec<NetworkRule>>,
+
+    /// Allow connecting to RULE (repeatable).
+    #[arg(long, value_name = "RULE", value_parser = parse_rules)]
+    pub allow_connect: Vec<Vec<NetworkRule>>,
+
+    /// Deny every use of RULE; wins over any allow (repeatable).
+    #[arg(long, value_name = "RULE", value_parser = parse_rules)]
+    pub deny_net: Vec<Vec<NetworkRule>>,
+
+    /// Turn off DNS lookups (wasi:sockets/ip-name-lookup).
+    #[arg(long)]
+    pub deny_dns: bool,
 
     /// Do not use wasmtime's on-disk compilation cache.
     #[arg(long)]
@@ -54,9 +84,28 @@ impl Cli {
             env: self.env.clone(),
             verbose: self.verbose,
             cache: !self.no_cache,
-            network: NetworkPolicy::loopback_only(),
+            network: self.network_policy(),
         })
     }
+
+    /// The network policy the flags describe.
+    pub fn network_policy(&self) -> NetworkPolicy {
+        let flat = |rules: &Vec<Vec<NetworkRule>>| rules.iter().flatten().cloned().collect::<Vec<_>>();
+        let policy = NetworkPolicy::loopback_only()
+            .allow_net(flat(&self.allow_net))
+            .allow_listen(flat(&self.allow_listen))
+            .allow_connect(flat(&self.allow_connect))
+            .deny_net(flat(&self.deny_net));
+        if self.deny_dns {
+            policy.deny_dns()
+        } else {
+            policy
+        }
+    }
+}
+
+fn parse_rules(s: &str) -> Result<Vec<NetworkRule>, String> {
+    NetworkRule::parse_list(s).map_err(|e| e.to_string())
 }
 
 /// `K=V` → `(K, V)`; the value may be empty or contain `=`, the key may not be empty.
@@ -107,6 +156,32 @@ mod tests {
         assert!(Cli::try_parse_from(["host", "--env", "=1", "c.wasm"]).is_err());
         let cli = Cli::try_parse_from(["host", "--env", "A=", "c.wasm"]).unwrap();
         assert_eq!(cli.env, vec![("A".into(), String::new())]);
+    }
+
+    #[test]
+    fn network_flags_build_the_policy() {
+        use std::net::SocketAddr;
+        use wasmtime_wasi::sockets::SocketAddrUse::*;
+        let cli = Cli::try_parse_from([
+            "host",
+            "--allow-connect",
+            "127.0.0.1:80,[::1]:80",
+            "--allow-listen",
+            "127.0.0.1:8000-8009",
+            "--deny-net",
+            "127.0.0.1:8005",
+            "--deny-dns",
+            "c.wasm",
+        ])
+        .unwrap();
+        let policy = cli.network_policy();
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(policy.allows(a("[::1]:80"), TcpConnect));
+        assert!(policy.allows(a("127.0.0.1:8001"), TcpListen));
+        assert!(!policy.allows(a("127.0.0.1:8005"), TcpListen));
+        assert!(!policy.allows(a("127.0.0.1:8001"), TcpConnect));
+        assert!(!policy.ip_name_lookup_enabled());
+        assert!(Cli::try_parse_from(["host", "--allow-net", "1.2.3.4:x", "c.wasm"]).is_err());
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub mod cli;
 pub mod component_path;
 pub mod error;
 pub mod logging;
+pub mod limits;
 pub mod network_policy;
+pub mod network_rule;
+pub mod provider;
 mod runner;
 pub mod wasm_kind;
 

@@ -23,22 +23,36 @@ use std::sync::Arc;
 pub use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::WasiCtxBuilder;
 
+use crate::network_rule::NetworkRule;
+
 /// The network access a guest is granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkPolicy {
     tcp: bool,
     udp: bool,
     ip_name_lookup: bool,
-    addresses: AddressRule,
+    /// `--allow-net`: bind, listen and connect.
+    allow_net: Vec<NetworkRule>,
+    /// `--allow-listen`: bind and listen.
+    allow_listen: Vec<NetworkRule>,
+    /// `--allow-connect`: connect.
+    allow_connect: Vec<NetworkRule>,
+    /// `--deny-net`: wins over every allow, for every use.
+    deny: Vec<NetworkRule>,
+    /// With no allow rule at all: loopback only.
+    default_loopback: bool,
 }
 
-/// Which addresses pass the check (for now the only rule is the built-in default).
+/// What a use of an address asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum AddressRule {
-    /// Loopback addresses, plus the implicit wildcard bind with port 0.
-    LoopbackOnly,
-    /// Nothing.
-    DenyAll,
+enum Need {
+    /// Bind or listen on an address.
+    Listen,
+    /// The bind of the unspecified address with port 0 that a connect performs first.
+    ImplicitBind,
+    Connect,
+    /// A client connecting to a listening guest (the address is the client's).
+    Accept,
 }
 
 impl NetworkPolicy {
@@ -48,18 +62,56 @@ impl NetworkPolicy {
             tcp: true,
             udp: false,
             ip_name_lookup: true,
-            addresses: AddressRule::LoopbackOnly,
+            allow_net: Vec::new(),
+            allow_listen: Vec::new(),
+            allow_connect: Vec::new(),
+            deny: Vec::new(),
+            default_loopback: true,
         }
     }
 
     /// No networking at all (what wasmtime-wasi does when left alone).
     pub fn deny_all() -> Self {
-        NetworkPolicy {
-            tcp: false,
-            udp: false,
-            ip_name_lookup: false,
-            addresses: AddressRule::DenyAll,
-        }
+        NetworkPolicy { tcp: false, ip_name_lookup: false, default_loopback: false, ..Self::loopback_only() }
+    }
+
+    /// Adds `--allow-net` rules (bind, listen and connect). Any allow rule replaces the
+    /// loopback-only default.
+    pub fn allow_net(mut self, rules: impl IntoIterator<Item = NetworkRule>) -> Self {
+        self.allow_net.extend(rules);
+        self.settle_default();
+        self
+    }
+
+    /// Adds `--allow-listen` rules (bind and listen).
+    pub fn allow_listen(mut self, rules: impl IntoIterator<Item = NetworkRule>) -> Self {
+        self.allow_listen.extend(rules);
+        self.settle_default();
+        self
+    }
+
+    /// Adds `--allow-connect` rules.
+    pub fn allow_connect(mut self, rules: impl IntoIterator<Item = NetworkRule>) -> Self {
+        self.allow_connect.extend(rules);
+        self.settle_default();
+        self
+    }
+
+    /// Adds `--deny-net` rules: they win over any allow, for every use.
+    pub fn deny_net(mut self, rules: impl IntoIterator<Item = NetworkRule>) -> Self {
+        self.deny.extend(rules);
+        self
+    }
+
+    /// `--deny-dns`: turns `wasi:sockets/ip-name-lookup` off.
+    pub fn deny_dns(mut self) -> Self {
+        self.ip_name_lookup = false;
+        self
+    }
+
+    fn settle_default(&mut self) {
+        self.default_loopback =
+            self.allow_net.is_empty() && self.allow_listen.is_empty() && self.allow_connect.is_empty();
     }
 
     /// Whether TCP sockets may be created at all.
@@ -79,42 +131,72 @@ impl NetworkPolicy {
 
     /// Whether the guest may use `addr` for `use_`.
     pub fn allows(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
-        let protocol_enabled = if is_tcp(use_) { self.tcp } else { self.udp };
-        if !protocol_enabled {
-            return false;
-        }
-        match self.addresses {
-            AddressRule::DenyAll => false,
-            AddressRule::LoopbackOnly => {
-                is_loopback(addr.ip())
-                    || (matches!(use_, SocketAddrUse::TcpBind)
-                        && addr.ip().is_unspecified()
-                        && addr.port() == 0)
-            }
-        }
+        self.denial(addr, use_).is_none()
     }
 
     /// Why `allows(addr, use_)` is false, for the warning line; `None` if it is allowed.
     pub fn denial(&self, addr: SocketAddr, use_: SocketAddrUse) -> Option<Denial> {
-        if self.allows(addr, use_) {
-            return None;
-        }
-        let reason = if is_tcp(use_) && !self.tcp {
-            "TCP is disabled".to_string()
-        } else if !is_tcp(use_) && !self.udp {
-            "UDP is disabled".to_string()
-        } else {
-            format!("no rule allows it (default policy: {})", self.describe())
+        let deny = |reason: String| Some(Denial { addr, use_, reason });
+        let need = match use_ {
+            SocketAddrUse::TcpBind if addr.ip().is_unspecified() && addr.port() == 0 => Need::ImplicitBind,
+            SocketAddrUse::TcpBind | SocketAddrUse::TcpListen => Need::Listen,
+            SocketAddrUse::TcpConnect => Need::Connect,
+            SocketAddrUse::TcpAccept => Need::Accept,
+            _ => return deny("UDP is disabled".to_string()),
         };
-        Some(Denial { addr, use_, reason })
+        if !self.tcp {
+            return deny("TCP is disabled".to_string());
+        }
+        // A client's port is whatever its system picked: deny rules match its host.
+        let denied_by = self.deny.iter().find(|rule| match need {
+            Need::Accept => rule.matches_host(addr.ip()),
+            _ => rule.matches(addr),
+        });
+        if let Some(rule) = denied_by {
+            return deny(format!("denied by rule --deny-net {rule}"));
+        }
+        let allowed = if self.default_loopback {
+            match need {
+                Need::ImplicitBind => true,
+                _ => is_loopback(addr.ip()),
+            }
+        } else {
+            let any_match = |rules: &[NetworkRule]| rules.iter().any(|rule| rule.matches(addr));
+            match need {
+                Need::Listen => any_match(&self.allow_net) || any_match(&self.allow_listen),
+                Need::Connect => any_match(&self.allow_net) || any_match(&self.allow_connect),
+                Need::ImplicitBind => !self.allow_net.is_empty() || !self.allow_connect.is_empty(),
+                // Listening was allowed; clients are limited only by deny rules.
+                Need::Accept => true,
+            }
+        };
+        if allowed {
+            None
+        } else {
+            deny(format!("no rule allows it ({})", self.describe()))
+        }
     }
 
-    /// A short description of the address rule, e.g. `loopback only`.
-    pub fn describe(&self) -> &'static str {
-        match self.addresses {
-            AddressRule::LoopbackOnly => "loopback only",
-            AddressRule::DenyAll => "no network",
+    /// A short description of the address rules, e.g. `default policy: loopback only`.
+    pub fn describe(&self) -> String {
+        if !self.tcp {
+            return "no network".to_string();
         }
+        if self.default_loopback {
+            return "default policy: loopback only".to_string();
+        }
+        let mut parts = Vec::new();
+        for (flag, rules) in [
+            ("--allow-net", &self.allow_net),
+            ("--allow-listen", &self.allow_listen),
+            ("--allow-connect", &self.allow_connect),
+        ] {
+            if !rules.is_empty() {
+                let list: Vec<String> = rules.iter().map(ToString::to_string).collect();
+                parts.push(format!("{flag} {}", list.join(",")));
+            }
+        }
+        format!("rules: {}", parts.join("; "))
     }
 
     /// Configures `builder` with this policy: the TCP / UDP / name-lookup switches and an address
@@ -167,16 +249,6 @@ impl fmt::Display for Denial {
             self.reason
         )
     }
-}
-
-fn is_tcp(use_: SocketAddrUse) -> bool {
-    matches!(
-        use_,
-        SocketAddrUse::TcpBind
-            | SocketAddrUse::TcpListen
-            | SocketAddrUse::TcpAccept
-            | SocketAddrUse::TcpConnect
-    )
 }
 
 fn is_loopback(ip: IpAddr) -> bool {
@@ -280,5 +352,68 @@ mod tests {
             p.denial(a("127.0.0.1:53"), UdpSend).unwrap().to_string(),
             "denied UdpSend to 127.0.0.1:53: UDP is disabled"
         );
+    }
+
+    fn rules(text: &str) -> Vec<NetworkRule> {
+        NetworkRule::parse_list(text).unwrap()
+    }
+
+    #[test]
+    fn allow_rules_replace_the_loopback_default() {
+        let p = NetworkPolicy::loopback_only().allow_connect(rules("127.0.0.1:9000"));
+        assert!(p.allows(a("127.0.0.1:9000"), TcpConnect));
+        assert!(p.allows(a("0.0.0.0:0"), TcpBind), "the implicit bind of a connect");
+        assert!(!p.allows(a("127.0.0.1:9001"), TcpConnect));
+        assert!(!p.allows(a("127.0.0.1:9000"), TcpListen), "connect rules do not allow listening");
+        assert_eq!(
+            p.denial(a("127.0.0.1:9001"), TcpConnect).unwrap().to_string(),
+            "denied TcpConnect to 127.0.0.1:9001: no rule allows it (rules: --allow-connect 127.0.0.1:9000)"
+        );
+    }
+
+    #[test]
+    fn listen_rules_cover_bind_and_listen_and_then_any_client() {
+        let p = NetworkPolicy::loopback_only().allow_listen(rules("0.0.0.0:8080"));
+        assert!(p.allows(a("0.0.0.0:8080"), TcpBind) && p.allows(a("0.0.0.0:8080"), TcpListen));
+        assert!(p.allows(a("192.0.2.7:50123"), TcpAccept));
+        assert!(!p.allows(a("0.0.0.0:0"), TcpBind), "no connect rule: no implicit bind");
+        assert!(!p.allows(a("127.0.0.1:8080"), TcpConnect));
+    }
+
+    #[test]
+    fn allow_net_covers_both_directions() {
+        let p = NetworkPolicy::loopback_only().allow_net(rules("10.0.0.0/8:80-90,[::1]"));
+        for use_ in [TcpBind, TcpListen, TcpConnect] {
+            assert!(p.allows(a("10.1.2.3:85"), use_), "{use_:?}");
+            assert!(p.allows(a("[::1]:5000"), use_), "{use_:?}");
+            assert!(!p.allows(a("10.1.2.3:91"), use_), "{use_:?}");
+        }
+    }
+
+    #[test]
+    fn deny_wins_over_allow_and_names_the_rule() {
+        let p = NetworkPolicy::loopback_only()
+            .allow_net(rules("*"))
+            .deny_net(rules("127.0.0.1:22,10.0.0.0/8"));
+        assert!(p.allows(a("127.0.0.1:80"), TcpConnect));
+        assert_eq!(
+            p.denial(a("127.0.0.1:22"), TcpConnect).unwrap().to_string(),
+            "denied TcpConnect to 127.0.0.1:22: denied by rule --deny-net 127.0.0.1:22"
+        );
+        assert_eq!(
+            p.denial(a("10.9.9.9:50000"), TcpAccept).unwrap().reason,
+            "denied by rule --deny-net 10.0.0.0/8"
+        );
+        // Deny rules also apply under the loopback default.
+        let p = NetworkPolicy::loopback_only().deny_net(rules("127.0.0.1:6379"));
+        assert!(!p.allows(a("127.0.0.1:6379"), TcpConnect));
+        assert!(p.allows(a("127.0.0.1:6380"), TcpConnect));
+    }
+
+    #[test]
+    fn deny_dns_turns_lookups_off() {
+        let p = NetworkPolicy::loopback_only().deny_dns();
+        assert!(!p.ip_name_lookup_enabled());
+        assert!(p.allows(a("127.0.0.1:80"), TcpConnect));
     }
 }

@@ -28,6 +28,16 @@ pub struct HostState {
     table: ResourceTable,
 }
 
+impl HostState {
+    /// The state for a store whose guest gets `ctx` (shared with [`crate::provider`]).
+    pub(crate) fn new(ctx: WasiCtx) -> HostState {
+        HostState {
+            ctx,
+            table: ResourceTable::new(),
+        }
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -42,16 +52,21 @@ impl WasiView for HostState {
 /// `~/.cache/wasmtime`, shared with the wasmtime CLI). A cache that cannot be set up (no home
 /// directory, read-only file system) is logged and skipped, not an error.
 pub fn build_engine(config: &RunConfig) -> Result<Engine, HostError> {
+    engine(config.verbose, config.cache)
+}
+
+/// [`build_engine`] from its two settings (shared with [`crate::provider`]).
+pub(crate) fn engine(verbose: bool, cache: bool) -> Result<Engine, HostError> {
     let mut wasm_config = Config::new();
     wasm_config
         .strategy(Strategy::Cranelift)
         .wasm_component_model(true);
     // File/line numbers in trap backtraces cost DWARF parsing at compile time: only under -v
     // (otherwise wasmtime's default, the WASMTIME_BACKTRACE_DETAILS environment variable).
-    if config.verbose {
+    if verbose {
         wasm_config.wasm_backtrace_details(WasmBacktraceDetails::Enable);
     }
-    if config.cache {
+    if cache {
         match Cache::new(CacheConfig::new()) {
             Ok(cache) => {
                 tracing::debug!("compilation cache in {}", cache.directory().display());
@@ -73,11 +88,7 @@ pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
     let engine = build_engine(config)?;
     let component = compile(&engine, path, bytes).await?;
 
-    let mut linker: Linker<HostState> = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|error| HostError::Engine {
-        message: one_line(&error),
-        error,
-    })?;
+    let linker = wasi_linker(&engine)?;
     let pre = linker
         .instantiate_pre(&component)
         .map_err(classify_link_error)?;
@@ -87,13 +98,7 @@ pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
         error,
     })?;
 
-    let mut store = Store::new(
-        &engine,
-        HostState {
-            ctx: wasi_ctx(config),
-            table: ResourceTable::new(),
-        },
-    );
+    let mut store = Store::new(&engine, HostState::new(wasi_ctx(config)));
 
     let started = Instant::now();
     let command = match command_pre.instantiate_async(&mut store).await {
@@ -112,6 +117,17 @@ pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
     }
 }
 
+/// A linker with all of wasmtime-wasi's p2 imports (`wasi:cli/imports`), async (shared with
+/// [`crate::provider`]).
+pub(crate) fn wasi_linker(engine: &Engine) -> Result<Linker<HostState>, HostError> {
+    let mut linker: Linker<HostState> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|error| HostError::Engine {
+        message: one_line(&error),
+        error,
+    })?;
+    Ok(linker)
+}
+
 fn runtime_failure(error: wasmtime::Error) -> Result<RunOutcome, HostError> {
     match classify_runtime_error(error) {
         RuntimeFailure::Exit(code) => Ok(RunOutcome::Exit(code)),
@@ -120,7 +136,7 @@ fn runtime_failure(error: wasmtime::Error) -> Result<RunOutcome, HostError> {
 }
 
 /// Reads the file and rejects what is not a component before wasmtime sees it.
-fn read_component(path: &Path) -> Result<Vec<u8>, HostError> {
+pub(crate) fn read_component(path: &Path) -> Result<Vec<u8>, HostError> {
     let bytes = std::fs::read(path).map_err(|source| HostError::Read {
         path: path.to_path_buf(),
         source,
@@ -139,7 +155,11 @@ fn read_component(path: &Path) -> Result<Vec<u8>, HostError> {
 
 /// Compiles on tokio's blocking pool: Cranelift takes a while for a large component and should
 /// not stall the executor that tests may share with their own client tasks.
-async fn compile(engine: &Engine, path: &Path, bytes: Vec<u8>) -> Result<Component, HostError> {
+pub(crate) async fn compile(
+    engine: &Engine,
+    path: &Path,
+    bytes: Vec<u8>,
+) -> Result<Component, HostError> {
     let started = Instant::now();
     let engine = engine.clone();
     let compiled = tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes))

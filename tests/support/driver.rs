@@ -17,7 +17,12 @@ pub struct Driver {
 
 impl Driver {
     pub fn start() -> Driver {
-        let mut running = Running::start_with_stdin("stream-driver", &[], &[], Stdio::piped());
+        Self::start_with(&[])
+    }
+
+    /// Starts the driver with options for the host (e.g. a network policy).
+    pub fn start_with(host_args: &[&str]) -> Driver {
+        let mut running = Running::start_with_stdin("stream-driver", host_args, &[], Stdio::piped());
         let stdin = running.child.stdin.take().expect("piped stdin");
         Driver { running, stdin, background: HashMap::new() }
     }
@@ -113,6 +118,16 @@ impl Driver {
                 panic!("driver ended while waiting for `{waiting_for}` ({other:?}); stderr:\n{stderr}")
             }
         }
+    }
+
+    /// Ends the driver and returns what the host printed on stderr.
+    pub async fn finish_with_stderr(mut self) -> String {
+        self.stdin.write_all(b"quit\n").await.unwrap();
+        drop(self.stdin);
+        let code = self.running.exit_code().await;
+        let stderr = self.running.stderr_text().await;
+        assert_eq!(code, 0, "driver exit code; stderr:\n{stderr}");
+        stderr
     }
 
     /// The underlying process, e.g. to read its stderr after killing it.

@@ -4,6 +4,7 @@
 
 pub mod driver;
 pub mod peer;
+pub mod provider;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

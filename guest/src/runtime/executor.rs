@@ -144,3 +144,26 @@ pub async fn yield_now() {
     })
     .await
 }
+
+/// Lets background tasks (flushes, closes) make the progress they can without waiting:
+/// runs what is ready and takes in I/O that is already ready, until nothing moves. For
+/// callers outside `block_on`, such as the WIT provider between calls.
+pub fn run_pending() {
+    if IN_BLOCK_ON.with(|flag| flag.get()) {
+        return;
+    }
+    // A few rounds: a task woken by I/O may wake another (bounded, never waits).
+    for _ in 0..4 {
+        let mut ran = false;
+        while let Some(runnable) = READY.with(|ready| ready.borrow_mut().pop_front()) {
+            runnable.run();
+            ran = true;
+        }
+        if !reactor::poll_ready_now() && !ran {
+            return;
+        }
+        if READY.with(|ready| ready.borrow().is_empty()) {
+            return;
+        }
+    }
+}

@@ -10,7 +10,7 @@ pub mod notify;
 pub mod reactor;
 pub mod time;
 
-pub use executor::{block_on, spawn, yield_now, JoinHandle};
+pub use executor::{block_on, run_pending, spawn, yield_now, JoinHandle};
 pub use notify::Notify;
-pub use reactor::Registration;
+pub use reactor::{ready_pollable, Registration};
 pub use time::{sleep, timeout, Sleep};

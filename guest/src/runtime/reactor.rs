@@ -146,9 +146,16 @@ pub(crate) fn wait_for_io() -> bool {
     poll_sources(false)
 }
 
-/// Wakes the waiters of pollables that are ready now, without waiting.
-pub(crate) fn poll_ready_now() {
-    poll_sources(true);
+/// Wakes the waiters of pollables that are ready now, without waiting. Returns false
+/// when nobody waits on anything.
+pub(crate) fn poll_ready_now() -> bool {
+    poll_sources(true)
+}
+
+/// A pollable that is ready at once (a zero-length timer), for `subscribe` calls
+/// whose answer is already known.
+pub fn ready_pollable() -> Pollable {
+    monotonic_clock::subscribe_duration(0)
 }
 
 fn poll_sources(without_waiting: bool) -> bool {

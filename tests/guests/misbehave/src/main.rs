@@ -1,6 +1,12 @@
-//! A component that misbehaves on request, for the host's error-path tests.
+//! A component that misbehaves on request, for the host's error-path and sandbox tests.
 //!
-//! Usage: misbehave trap | exit CODE | fail | ok | env NAME | args ...
+//! Usage: misbehave MODE [ARGS]
+//!   trap | exit CODE | fail | ok | env NAME | args ...
+//!   alloc        allocate without bound (printing each MiB)
+//!   spin         loop forever in wasm, never calling the host
+//!   serve PORT   echo lines on 127.0.0.1:PORT; a line `crash` traps the component
+
+use std::hint::black_box;
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,7 +28,15 @@ fn main() -> Result<(), String> {
             println!("{all:?}");
             Ok(())
         }
-        other => Err(format!("unknown mode {other:?}; use trap | exit CODE | fail | ok | env NAME | args")),
+        Some("alloc") => allocate_forever(),
+        Some("spin") => spin_forever(),
+        Some("serve") => {
+            let port = args.get(1).and_then(|p| p.parse().ok()).ok_or("serve PORT")?;
+            serve(port)
+        }
+        other => Err(format!(
+            "unknown mode {other:?}; use trap | exit CODE | fail | ok | env NAME | args | alloc | spin | serve PORT"
+        )),
     }
 }
 
@@ -33,4 +47,47 @@ fn trap() -> ! {
     core::arch::wasm32::unreachable();
     #[cfg(not(target_arch = "wasm32"))]
     std::process::abort();
+}
+
+fn allocate_forever() -> Result<(), String> {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        // Touch every page so the memory is really used.
+        hoard.push(vec![1u8; 1 << 20]);
+        println!("allocated {} MiB", hoard.len());
+    }
+}
+
+fn spin_forever() -> Result<(), String> {
+    println!("spinning");
+    let mut counter: u64 = 0;
+    loop {
+        counter = black_box(counter.wrapping_add(1));
+    }
+}
+
+/// Echoes lines; `crash` traps, to show that a supervised server comes back.
+fn serve(port: u16) -> Result<(), String> {
+    use wasio::{runtime, start_server, StreamReader, StreamWriter};
+    async fn echo_lines(reader: StreamReader, writer: StreamWriter) -> wasio::Result<()> {
+        loop {
+            let line = reader.readline().await?;
+            if line.is_empty() {
+                return Ok(());
+            }
+            if line.trim_ascii() == b"crash" {
+                trap();
+            }
+            writer.write(&line)?;
+            writer.drain().await?;
+        }
+    }
+    runtime::block_on(async {
+        let server = start_server(echo_lines, "127.0.0.1", port).await?;
+        for address in server.sockets() {
+            println!("Serving on {address}");
+        }
+        server.serve_forever().await
+    })
+    .map_err(|error| error.to_string())
 }

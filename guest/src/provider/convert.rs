@@ -1,0 +1,77 @@
+//! Between the Rust API's types and the WIT's.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::bindings::exports::wasio::streams::types as wit;
+use crate::error::{Error, Overrun};
+use crate::{net, ConnectOptions, ServerOptions, DEFAULT_LIMIT};
+
+impl From<Error> for wit::Error {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::IncompleteRead { partial, expected } => {
+                wit::Error::IncompleteRead(wit::IncompleteRead { partial, expected })
+            }
+            Error::LimitOverrun { kind, consumed } => wit::Error::LimitOverrun(wit::LimitOverrun {
+                message: kind.message().to_string(),
+                consumed: consumed as u64,
+                separator_found: kind == Overrun::SeparatorFound,
+            }),
+            Error::ConnectionReset(_) => wit::Error::ConnectionReset,
+            Error::ConnectionRefused(_) => wit::Error::ConnectionRefused,
+            Error::ConnectionAborted(_) => wit::Error::ConnectionAborted,
+            Error::TimedOut => wit::Error::Timeout,
+            Error::AccessDenied(_) => wit::Error::AccessDenied,
+            Error::AddressInUse(_) => wit::Error::AddressInUse,
+            Error::AddressNotAvailable(_) => wit::Error::AddressNotAvailable,
+            Error::NameUnresolvable(name) => wit::Error::NameUnresolvable(name),
+            Error::Closed(_) => wit::Error::Closed,
+            Error::Busy(_) => wit::Error::Busy,
+            Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
+            Error::Other(message) => wit::Error::Other(message),
+        }
+    }
+}
+
+/// A WIT size as a Rust one; too large for this address space is a bad argument.
+pub(super) fn size(value: u64, what: &str) -> Result<usize, Error> {
+    usize::try_from(value).map_err(|_| Error::invalid_argument(format!("{what} is too large")))
+}
+
+/// A WIT byte count as the signed size asyncio's read functions take.
+pub(super) fn signed(value: u64) -> Result<i64, Error> {
+    i64::try_from(value).map_err(|_| Error::invalid_argument("size is too large"))
+}
+
+pub(super) fn limit(value: Option<u64>) -> Result<usize, Error> {
+    value.map_or(Ok(DEFAULT_LIMIT), |limit| size(limit, "limit"))
+}
+
+pub(super) fn address(addr: SocketAddr) -> wit::IpSocketAddress {
+    net::to_wasi(addr)
+}
+
+pub(super) fn connect_options(options: Option<wit::ConnectOptions>) -> Result<ConnectOptions, Error> {
+    let Some(options) = options else { return Ok(ConnectOptions::default()) };
+    Ok(ConnectOptions {
+        limit: limit(options.limit)?,
+        local_addr: options.local_address.map(net::from_wasi),
+        happy_eyeballs_delay: options.happy_eyeballs_delay_ms.map(|ms| Duration::from_millis(ms.into())),
+        timeout: options.timeout_ms.map(|ms| Duration::from_millis(ms.into())),
+    })
+}
+
+pub(super) fn server_options(options: Option<wit::ServerOptions>) -> Result<ServerOptions, Error> {
+    let mut result = ServerOptions::default();
+    if let Some(options) = options {
+        result.limit = limit(options.limit)?;
+        if let Some(backlog) = options.backlog {
+            result.backlog = backlog;
+        }
+        if let Some(start) = options.start_serving {
+            result.start_serving = start;
+        }
+    }
+    Ok(result)
+}

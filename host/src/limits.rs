@@ -1,0 +1,217 @@
+//! What a guest may consume: memory (`--max-memory`, a store limiter) and time spent in
+//! wasm without coming back to the host (`--max-busy`, epoch interruption plus a call
+//! hook).
+//!
+//! Busy time: an engine-wide ticker advances wasmtime's epoch every [`TICK`]; compiled
+//! code checks it and calls back into the host when a tick has passed. The call hook
+//! notes the last time the guest returned from a host call (any I/O or poll does); the
+//! callback interrupts a guest that has been in wasm longer than the limit, and
+//! otherwise yields to the async executor so wall-clock timeouts and signals are
+//! noticed even while a guest computes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use wasmtime::{CallHook, Engine, ResourceLimiter, Store, UpdateDeadline};
+
+/// How often the epoch advances: the granularity of `--max-busy`.
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// The limits given on the command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest size of any one linear memory, and (in elements) bound on tables.
+    pub max_memory: Option<u64>,
+    /// Longest stretch in wasm without a host call.
+    pub max_busy: Option<Duration>,
+}
+
+/// Refuses memory and table growth beyond the limit, and remembers that it did so the
+/// error can say why a guest failed.
+#[derive(Debug, Default)]
+pub struct MemoryLimiter {
+    max_memory: Option<usize>,
+    refused: bool,
+}
+
+impl MemoryLimiter {
+    pub fn new(max_memory: Option<u64>) -> Self {
+        MemoryLimiter { max_memory: max_memory.map(|m| usize::try_from(m).unwrap_or(usize::MAX)), refused: false }
+    }
+
+    /// Whether a growth was refused (the guest then usually traps soon after).
+    pub fn refused(&self) -> bool {
+        self.refused
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        match self.max_memory {
+            Some(max) if desired > max => {
+                self.refused = true;
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        // A table element costs at least a pointer: hold tables to the same budget.
+        match self.max_memory {
+            Some(max) if desired.saturating_mul(8) > max => {
+                self.refused = true;
+                Ok(false)
+            }
+            _ => Ok(true),
+        }
+    }
+}
+
+/// When the guest last came back from the host, for the busy check.
+#[derive(Debug)]
+pub struct BusyClock {
+    max_busy: Option<Duration>,
+    in_wasm_since: Instant,
+    exceeded: bool,
+}
+
+impl BusyClock {
+    pub fn new(max_busy: Option<Duration>) -> Self {
+        BusyClock { max_busy, in_wasm_since: Instant::now(), exceeded: false }
+    }
+
+    /// Whether the guest was stopped for being busy too long.
+    pub fn exceeded(&self) -> bool {
+        self.exceeded
+    }
+}
+
+/// The error a guest is stopped with when busy too long.
+#[derive(Debug, thiserror::Error)]
+#[error("busy in wasm for more than {limit:?} without returning to the host (no I/O, no poll)")]
+pub struct BusyTooLong {
+    pub limit: Duration,
+}
+
+/// Installs the busy check on a store. The engine must have epoch interruption on and
+/// a [`Ticker`] running.
+pub fn watch_busy<T: Send + 'static>(store: &mut Store<T>, clock: fn(&mut T) -> &mut BusyClock) {
+    store.call_hook(move |mut ctx, hook| {
+        if matches!(hook, CallHook::ReturningFromHost | CallHook::CallingWasm) {
+            clock(ctx.data_mut()).in_wasm_since = Instant::now();
+        }
+        Ok(())
+    });
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut ctx| {
+        let clock = clock(ctx.data_mut());
+        if let Some(limit) = clock.max_busy {
+            if clock.in_wasm_since.elapsed() > limit {
+                clock.exceeded = true;
+                return Err(BusyTooLong { limit }.into());
+            }
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+}
+
+/// Advances an engine's epoch every [`TICK`] until dropped.
+pub struct Ticker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    pub fn start(engine: &Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak: Weak<AtomicBool> = Arc::downgrade(&stop);
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name("epoch-ticker".into())
+            .spawn(move || loop {
+                std::thread::sleep(TICK);
+                match weak.upgrade() {
+                    Some(stop) if !stop.load(Ordering::Relaxed) => engine.increment_epoch(),
+                    _ => return,
+                }
+            })
+            .expect("start the epoch ticker thread");
+        Ticker { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Parses `64M`, `1G`, `512K`, `1048576` (bytes; K/M/G are powers of 1024, an optional
+/// `i`/`iB`/`B` suffix is accepted).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    let number_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(number_end);
+    let number: u64 = number.parse().map_err(|_| format!("bad size `{trimmed}` (try 64M)"))?;
+    let multiplier: u64 = match unit.trim_end_matches('b').trim_end_matches('i') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return Err(format!("bad size unit in `{trimmed}` (use K, M or G)")),
+    };
+    number.checked_mul(multiplier).ok_or_else(|| format!("size `{trimmed}` is too large"))
+}
+
+/// Parses `500ms`, `2s`, `1m`, `1h`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let number_end = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(number_end);
+    let number: f64 = number.parse().map_err(|_| format!("bad duration `{trimmed}` (try 2s or 500ms)"))?;
+    let seconds = match unit {
+        "" | "s" => number,
+        "ms" => number / 1000.0,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(format!("bad duration unit in `{trimmed}` (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("bad duration `{trimmed}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("12X").is_err() && parse_size("M").is_err() && parse_size("").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("2 weeks").is_err() && parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn memory_limiter_refuses_growth_past_the_limit() {
+        let mut limiter = MemoryLimiter::new(Some(1 << 20));
+        assert!(limiter.memory_growing(0, 1 << 20, None).unwrap());
+        assert!(!limiter.refused());
+        assert!(!limiter.memory_growing(1 << 20, (1 << 20) + 65536, None).unwrap());
+        assert!(limiter.refused());
+        let mut unlimited = MemoryLimiter::new(None);
+        assert!(unlimited.memory_growing(0, usize::MAX / 2, None).unwrap());
+    }
+}
