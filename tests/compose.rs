@@ -2,6 +2,10 @@
 //! scripts/build-guests with tools/compose) under the host, talked to by native tokio
 //! clients over loopback. The consumer serves every client from one poll loop over
 //! the provider's `try-*` calls and pollables.
+//!
+//! One server for all the clients: compose-echo.wasm holds two components, and
+//! compiling it once instead of once per test keeps the start well within the step
+//! timeout on a loaded machine.
 
 mod support;
 
@@ -13,27 +17,24 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 
-async fn start_compose_echo() -> (Running, SocketAddr) {
+#[tokio::test]
+async fn serves_50_line_clients_and_a_half_closed_one_concurrently() {
     let mut server = Running::start("compose-echo", &[], &["127.0.0.1", "0"]);
     let address = server.serving_address().await;
-    (server, address)
+    // An idle client must not hold up the others.
+    let _idle = within("connect the idle client", TcpStream::connect(address))
+        .await
+        .unwrap();
+    let (lines, half_closed) =
+        tokio::join!(fifty_line_clients(address), half_closed_client(address));
+    lines.unwrap();
+    half_closed.unwrap();
 }
 
-/// Writes `data` and reads back exactly as many bytes, which must be the same.
-async fn round_trip(client: &mut TcpStream, data: &[u8]) {
-    client.write_all(data).await.unwrap();
-    let mut echoed = vec![0; data.len()];
-    client.read_exact(&mut echoed).await.unwrap();
-    assert!(
-        echoed == data,
-        "the echo differs from what was sent: {echoed:?}"
-    );
-}
-
-#[tokio::test]
-async fn serves_50_clients_concurrently() {
+/// 50 clients, all connected at once, each sending several lines and checking every
+/// echoed byte, then half-closing and reading to EOF.
+async fn fifty_line_clients(address: SocketAddr) -> Result<(), String> {
     const CLIENTS: usize = 50;
-    let (_server, address) = start_compose_echo().await;
     // Every client connects and is echoed once before any goes on, so all 50
     // connections are open at the same time.
     let all_connected = Arc::new(Barrier::new(CLIENTS));
@@ -66,23 +67,30 @@ async fn serves_50_clients_concurrently() {
         })
     });
     let results = within("50 clients", futures::future::join_all(clients)).await;
-    for result in results {
-        result.unwrap();
+    for (id, result) in results.into_iter().enumerate() {
+        result.map_err(|error| format!("client {id}: {error}"))?;
     }
+    Ok(())
 }
 
-#[tokio::test]
-async fn half_closed_client_gets_the_echo_then_eof() {
-    let (_server, address) = start_compose_echo().await;
-    // An idle client must not hold up the others.
-    let _idle = within("connect the idle client", TcpStream::connect(address))
-        .await
-        .unwrap();
+/// Writes `data` and reads back exactly as many bytes, which must be the same.
+async fn round_trip(client: &mut TcpStream, data: &[u8]) {
+    client.write_all(data).await.unwrap();
+    let mut echoed = vec![0; data.len()];
+    client.read_exact(&mut echoed).await.unwrap();
+    assert!(
+        echoed == data,
+        "the echo differs from what was sent: {echoed:?}"
+    );
+}
+
+/// Sends a megabyte (more than the provider's write-buffer high mark, so the echo goes
+/// through drain), half-closes, and reads the whole echo, then EOF.
+async fn half_closed_client(address: SocketAddr) -> Result<(), String> {
     let client = within("connect", TcpStream::connect(address))
         .await
         .unwrap();
     let (mut read_half, mut write_half) = client.into_split();
-    // More than the provider's write-buffer high mark, so the echo goes through drain.
     let payload: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 251) as u8).collect();
     let sent = payload.clone();
     let writer = tokio::spawn(async move {
@@ -93,7 +101,15 @@ async fn half_closed_client_gets_the_echo_then_eof() {
     within("read the echo to EOF", read_half.read_to_end(&mut echoed))
         .await
         .unwrap();
-    within("send everything", writer).await.unwrap();
-    assert_eq!(echoed.len(), payload.len());
-    assert!(echoed == payload, "the echo differs from what was sent");
+    within("send everything", writer)
+        .await
+        .map_err(|error| format!("the sending task: {error}"))?;
+    if echoed.len() != payload.len() || echoed != payload {
+        return Err(format!(
+            "the echo differs from what was sent ({} of {} bytes)",
+            echoed.len(),
+            payload.len()
+        ));
+    }
+    Ok(())
 }

@@ -141,3 +141,31 @@ async fn a_bare_name_resolves_to_the_built_example() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(!Path::new("misbehave.wasm").exists());
 }
+
+#[tokio::test]
+async fn dir_preopens_are_read_only_unless_dir_rw() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "from the host\n").unwrap();
+    let misbehave = component("misbehave");
+    let mapping = format!("{}::/data", dir.path().display());
+    let run = |flag: &'static str, mode: &'static [&'static str]| {
+        let (misbehave, mapping) = (misbehave.clone(), mapping.clone());
+        async move {
+            let mut args: Vec<&OsStr> = vec![OsStr::new(flag), OsStr::new(&mapping), misbehave.as_os_str()];
+            args.push(OsStr::new("--"));
+            args.extend(mode.iter().map(OsStr::new));
+            run_host(&args).await
+        }
+    };
+    let (code, stdout, stderr) = run("--dir", &["cat", "/data/hello.txt"]).await;
+    assert_eq!((code, stdout.as_str()), (0, "from the host\n"), "{stderr}");
+    let (code, _, stderr) = run("--dir", &["write", "/data/new.txt", "nope"]).await;
+    assert_eq!(code, 1, "a read-only preopen refuses writes: {stderr}");
+    assert!(!dir.path().join("new.txt").exists());
+    let (code, _, stderr) = run("--dir-rw", &["write", "/data/new.txt", "yes"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("new.txt")).unwrap(), "yes");
+    // Without a preopen the guest sees no file system at all.
+    let (code, _, _) = run_host(&[misbehave.as_os_str(), OsStr::new("--"), OsStr::new("cat"), OsStr::new("/data/hello.txt")]).await;
+    assert_eq!(code, 1);
+}

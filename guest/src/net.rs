@@ -73,7 +73,9 @@ pub(crate) fn socket_error(code: ErrorCode, context: &str) -> Error {
         ErrorCode::Timeout => Error::TimedOut,
         ErrorCode::AddressInUse => Error::AddressInUse(detail),
         ErrorCode::AddressNotBindable => Error::AddressNotAvailable(detail),
-        ErrorCode::NameUnresolvable | ErrorCode::TemporaryResolverFailure => {
+        ErrorCode::NameUnresolvable
+        | ErrorCode::TemporaryResolverFailure
+        | ErrorCode::PermanentResolverFailure => {
             Error::NameUnresolvable(detail)
         }
         ErrorCode::InvalidArgument => Error::InvalidArgument(format!("invalid argument: {detail}")),

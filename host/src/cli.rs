@@ -5,8 +5,9 @@ use clap::Parser;
 use crate::component_path::resolve_component;
 use crate::error::HostError;
 use crate::network_policy::NetworkPolicy;
+use crate::limits::{parse_duration, parse_size, Limits};
 use crate::network_rule::NetworkRule;
-use crate::RunConfig;
+use crate::{Preopen, RestartPolicy, RunConfig};
 
 const AFTER_HELP: &str = "\
 The component is a path, or the bare file name of an example built by ./scripts/build-guests
@@ -23,20 +24,34 @@ before a port; several rules may be comma-separated, and flags repeated. Example
 A denied use gives the guest `access-denied` and logs one warning naming the address, the
 operation and the rule that denied it (or that none allowed it).
 
+Limits and supervision, e.g.:
+  host --max-memory 64M --max-busy 2s server.wasm        a guest stuck in a loop is stopped
+  host --timeout 30s job.wasm                            the whole run, restarts included
+  host --restart on-failure --max-restarts 5 server.wasm a crashing server comes back
+  host --dir ./data::/data --dir-rw /tmp/out::/out app.wasm
+SIGINT / SIGTERM stop the component and close its sockets (exit 130 / 143); a second
+signal exits at once.
+
 Exit codes:
   n   the guest called exit(n)
   0   run returned Ok
   1   run returned Err
   2   host error (component not found, not a component, unmet import, ...)
-  3   the component trapped";
+  3   the component trapped, or was stopped at --max-memory / --max-busy
+  124 --timeout passed
+  130 / 143  stopped by SIGINT / SIGTERM";
 
 /// Runs a `wasi:cli/run` WebAssembly component with wasmtime (WASI 0.2).
 #[derive(Debug, Parser)]
 #[command(name = "host", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Log what the host does, and print wasmtime's full error (with the wasm backtrace) on failure.
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
+
+    /// Log only errors (no warnings such as denied addresses or restarts).
+    #[arg(short, long)]
+    pub quiet: bool,
 
     /// Set an environment variable for the guest (repeatable).
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env_var)]
@@ -62,6 +77,37 @@ pub struct Cli {
     #[arg(long)]
     pub deny_dns: bool,
 
+    /// Largest linear memory (and table) the guest may grow to, e.g. 64M or 1G; growing past
+    /// it fails inside the guest.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+
+    /// Stop a guest that runs wasm this long without a host call (no I/O, no poll), e.g. 2s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_busy: Option<std::time::Duration>,
+
+    /// Stop the whole run after this long (wall clock, restarts included), e.g. 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// `on-failure`: start the component again when it traps, hits a limit or exits
+    /// non-zero, after a back-off that doubles from 100 ms; `no` (default): never.
+    #[arg(long, value_name = "WHEN", value_parser = ["no", "on-failure"], default_value = "no")]
+    pub restart: String,
+
+    /// How many restarts `--restart on-failure` makes at most.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_restarts: u32,
+
+    /// Let the guest read host directory HOST, seen as GUEST (default: the same path);
+    /// repeatable.
+    #[arg(long, value_name = "HOST[::GUEST]", value_parser = parse_dir)]
+    pub dir: Vec<(String, String)>,
+
+    /// Like --dir, but the guest may also write.
+    #[arg(long, value_name = "HOST[::GUEST]", value_parser = parse_dir)]
+    pub dir_rw: Vec<(String, String)>,
+
     /// Do not use wasmtime's on-disk compilation cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -85,7 +131,23 @@ impl Cli {
             verbose: self.verbose,
             cache: !self.no_cache,
             network: self.network_policy(),
+            limits: Limits { max_memory: self.max_memory, max_busy: self.max_busy },
+            timeout: self.timeout,
+            restart: RestartPolicy {
+                on_failure: self.restart == "on-failure",
+                max_restarts: self.max_restarts,
+            },
+            dirs: self.preopens(),
         })
+    }
+
+    fn preopens(&self) -> Vec<Preopen> {
+        let read_only = self.dir.iter().map(|d| (d, false));
+        let writable = self.dir_rw.iter().map(|d| (d, true));
+        read_only
+            .chain(writable)
+            .map(|((host, guest), writable)| Preopen { host: host.into(), guest: guest.clone(), writable })
+            .collect()
     }
 
     /// The network policy the flags describe.
@@ -102,6 +164,15 @@ impl Cli {
             policy
         }
     }
+}
+
+/// `HOST::GUEST`, or `HOST` seen under the same path.
+fn parse_dir(s: &str) -> Result<(String, String), String> {
+    let (host, guest) = s.split_once("::").unwrap_or((s, s));
+    if host.is_empty() || guest.is_empty() {
+        return Err(format!("expected HOST[::GUEST], got `{s}`"));
+    }
+    Ok((host.to_string(), guest.to_string()))
 }
 
 fn parse_rules(s: &str) -> Result<Vec<NetworkRule>, String> {
@@ -182,6 +253,40 @@ mod tests {
         assert!(!policy.allows(a("127.0.0.1:8001"), TcpConnect));
         assert!(!policy.ip_name_lookup_enabled());
         assert!(Cli::try_parse_from(["host", "--allow-net", "1.2.3.4:x", "c.wasm"]).is_err());
+    }
+
+    #[test]
+    fn limits_restart_and_dirs() {
+        let cli = Cli::try_parse_from([
+            "host",
+            "-q",
+            "--max-memory",
+            "64M",
+            "--max-busy",
+            "500ms",
+            "--timeout",
+            "30s",
+            "--restart",
+            "on-failure",
+            "--max-restarts",
+            "3",
+            "--dir",
+            "/srv/data::/data",
+            "--dir-rw",
+            "/tmp",
+            "c.wasm",
+        ])
+        .unwrap();
+        assert!(cli.quiet);
+        assert_eq!(cli.max_memory, Some(64 << 20));
+        assert_eq!(cli.max_busy, Some(std::time::Duration::from_millis(500)));
+        assert_eq!(cli.timeout, Some(std::time::Duration::from_secs(30)));
+        assert_eq!(cli.preopens().len(), 2);
+        assert_eq!(cli.preopens()[0].guest, "/data");
+        assert!(cli.preopens()[1].writable && cli.preopens()[1].guest == "/tmp");
+        assert!(Cli::try_parse_from(["host", "--restart", "always", "c.wasm"]).is_err());
+        assert!(Cli::try_parse_from(["host", "--max-memory", "lots", "c.wasm"]).is_err());
+        assert!(Cli::try_parse_from(["host", "-v", "-q", "c.wasm"]).is_err());
     }
 
     #[test]

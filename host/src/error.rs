@@ -5,7 +5,9 @@
 //! - the guest's own `exit(n)` → `n`;
 //! - `wasi:cli/run` returned `Err` → 1;
 //! - a host error (component not found, not wasm, core module, unmet import, …) → 2;
-//! - the component trapped → 3.
+//! - the component trapped, or was stopped at `--max-memory` / `--max-busy` → 3;
+//! - `--timeout` passed → 124 (as coreutils' `timeout`);
+//! - SIGINT / SIGTERM → 130 / 143 (128 + the signal).
 
 use std::fmt::Write as _;
 use std::io;
@@ -16,8 +18,10 @@ use std::path::PathBuf;
 pub const EXIT_RUN_FAILED: i32 = 1;
 /// The exit code for host errors: bad file, unmet import, engine set-up, …
 pub const EXIT_HOST_ERROR: i32 = 2;
-/// The exit code when the component traps.
+/// The exit code when the component traps or is stopped for exceeding a limit.
 pub const EXIT_TRAP: i32 = 3;
+/// The exit code when `--timeout` passes.
+pub const EXIT_TIMEOUT: i32 = 124;
 
 /// Why the host could not run a component to completion.
 ///
@@ -107,6 +111,31 @@ pub enum HostError {
         error: wasmtime::Error,
     },
 
+    /// A growth past `--max-memory` was refused and the component then failed.
+    #[error("component stopped: it reached the memory limit (--max-memory {}): {message}", size(*.limit))]
+    MemoryLimit {
+        limit: u64,
+        /// The trap that followed, e.g. `wasm trap: wasm 'unreachable' instruction executed`.
+        message: String,
+        error: wasmtime::Error,
+    },
+
+    /// The component ran wasm for longer than `--max-busy` without a host call.
+    #[error(
+        "component stopped: busy in wasm for more than {} without returning to the host \
+         (no I/O, no poll; --max-busy)",
+        humantime(.limit)
+    )]
+    Busy { limit: std::time::Duration },
+
+    /// The whole run took longer than `--timeout`.
+    #[error("component stopped: still running after {} (--timeout)", humantime(.limit))]
+    Timeout { limit: std::time::Duration },
+
+    /// A `--dir` preopen could not be opened.
+    #[error("cannot preopen {}: {message}", .path.display())]
+    Preopen { path: PathBuf, message: String },
+
     /// The component trapped (or a host call it made failed fatally) during instantiation or
     /// while running.
     #[error("component trapped: {message}")]
@@ -122,9 +151,18 @@ impl HostError {
     /// The process exit code for this error: 3 for a trap, 2 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            HostError::Trap { .. } => EXIT_TRAP,
+            HostError::Trap { .. } | HostError::MemoryLimit { .. } | HostError::Busy { .. } => {
+                EXIT_TRAP
+            }
+            HostError::Timeout { .. } => EXIT_TIMEOUT,
             _ => EXIT_HOST_ERROR,
         }
+    }
+
+    /// Whether the guest itself failed while running (a trap or a limit), as opposed to the
+    /// host failing to load it: what `--restart on-failure` restarts.
+    pub fn is_guest_failure(&self) -> bool {
+        matches!(self, HostError::Trap { .. } | HostError::MemoryLimit { .. } | HostError::Busy { .. })
     }
 
     /// wasmtime's full error report (cause chain, wasm backtrace), when there is one: what `-v`
@@ -136,7 +174,9 @@ impl HostError {
             | HostError::NotACommand { error, .. }
             | HostError::Link { error, .. }
             | HostError::Engine { error, .. }
+            | HostError::MemoryLimit { error, .. }
             | HostError::Trap { error, .. } => Some(report(error)),
+            HostError::Busy { .. } | HostError::Timeout { .. } | HostError::Preopen { .. } => None,
             HostError::ComponentNotFound { .. }
             | HostError::Read { .. }
             | HostError::Runtime { .. }
@@ -164,6 +204,27 @@ fn report(error: &wasmtime::Error) -> String {
         }
     }
     out
+}
+
+/// `64 MiB`, `512 KiB`, `1000 bytes`.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// `2s`, `1.5s`, `250ms`.
+fn humantime(duration: &std::time::Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{}s", duration.as_secs())
+    } else if duration.as_millis() < 1000 {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format!("{:.3}s", duration.as_secs_f64())
+    }
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

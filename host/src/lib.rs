@@ -24,12 +24,16 @@ pub mod network_policy;
 pub mod network_rule;
 pub mod provider;
 mod runner;
+pub mod shutdown;
+mod supervisor;
 pub mod wasm_kind;
 
 use std::path::PathBuf;
 
 pub use component_path::{resolve_component, resolve_component_in};
-pub use error::{HostError, EXIT_HOST_ERROR, EXIT_RUN_FAILED, EXIT_TRAP};
+pub use error::{HostError, EXIT_HOST_ERROR, EXIT_RUN_FAILED, EXIT_TIMEOUT, EXIT_TRAP};
+pub use limits::Limits;
+pub use runner::Runner;
 pub use network_policy::NetworkPolicy;
 pub use runner::build_engine;
 
@@ -48,6 +52,32 @@ pub struct RunConfig {
     pub cache: bool,
     /// Which addresses the guest may use (default: [`NetworkPolicy::loopback_only`]).
     pub network: NetworkPolicy,
+    /// Memory and busy-time limits (default: none).
+    pub limits: Limits,
+    /// Wall-clock limit for the whole run, restarts included (default: none).
+    pub timeout: Option<std::time::Duration>,
+    /// Whether a failing component is started again (default: never).
+    pub restart: RestartPolicy,
+    /// Host directories the guest may open (default: none).
+    pub dirs: Vec<Preopen>,
+}
+
+/// `--restart on-failure --max-restarts N`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestartPolicy {
+    /// Start the component again when it traps, hits a limit, or exits non-zero.
+    pub on_failure: bool,
+    /// How many times at most.
+    pub max_restarts: u32,
+}
+
+/// A host directory the guest sees under another name (`--dir HOST::GUEST`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preopen {
+    pub host: PathBuf,
+    pub guest: String,
+    /// Read-only unless given with `--dir-rw`.
+    pub writable: bool,
 }
 
 impl RunConfig {
@@ -61,6 +91,10 @@ impl RunConfig {
             verbose: false,
             cache: true,
             network: NetworkPolicy::loopback_only(),
+            limits: Limits::default(),
+            timeout: None,
+            restart: RestartPolicy::default(),
+            dirs: Vec::new(),
         }
     }
 
@@ -103,6 +137,17 @@ impl RunOutcome {
 ///
 /// Needs a Tokio runtime (wasmtime-wasi's sockets and timers use it); either flavour works.
 /// Errors are host problems (exit code 2) or traps (exit code 3), see [`HostError::exit_code`].
+/// Loads the component and runs it to completion, restarting it on failure if asked and
+/// stopping it at `config.timeout`.
 pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
-    runner::run(config).await
+    let supervised = async {
+        let runner = Runner::load(config).await?;
+        supervisor::supervise(&runner, config.restart).await
+    };
+    match config.timeout {
+        None => supervised.await,
+        Some(limit) => tokio::time::timeout(limit, supervised)
+            .await
+            .unwrap_or(Err(HostError::Timeout { limit })),
+    }
 }

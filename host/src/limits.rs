@@ -74,12 +74,15 @@ impl ResourceLimiter for MemoryLimiter {
 pub struct BusyClock {
     max_busy: Option<Duration>,
     in_wasm_since: Instant,
+    /// The epoch callback itself runs as a libcall wrapped in the same call hooks as a
+    /// host call: its return must not count as the guest returning from the host.
+    returning_from_tick: bool,
     exceeded: bool,
 }
 
 impl BusyClock {
     pub fn new(max_busy: Option<Duration>) -> Self {
-        BusyClock { max_busy, in_wasm_since: Instant::now(), exceeded: false }
+        BusyClock { max_busy, in_wasm_since: Instant::now(), returning_from_tick: false, exceeded: false }
     }
 
     /// Whether the guest was stopped for being busy too long.
@@ -99,8 +102,11 @@ pub struct BusyTooLong {
 /// a [`Ticker`] running.
 pub fn watch_busy<T: Send + 'static>(store: &mut Store<T>, clock: fn(&mut T) -> &mut BusyClock) {
     store.call_hook(move |mut ctx, hook| {
-        if matches!(hook, CallHook::ReturningFromHost | CallHook::CallingWasm) {
-            clock(ctx.data_mut()).in_wasm_since = Instant::now();
+        let clock = clock(ctx.data_mut());
+        match hook {
+            CallHook::ReturningFromHost if clock.returning_from_tick => clock.returning_from_tick = false,
+            CallHook::ReturningFromHost | CallHook::CallingWasm => clock.in_wasm_since = Instant::now(),
+            _ => {}
         }
         Ok(())
     });
@@ -113,6 +119,7 @@ pub fn watch_busy<T: Send + 'static>(store: &mut Store<T>, clock: fn(&mut T) -> 
                 return Err(BusyTooLong { limit }.into());
             }
         }
+        clock.returning_from_tick = true;
         Ok(UpdateDeadline::Yield(1))
     });
 }

@@ -13,19 +13,21 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 /// The filter used when `RUST_LOG` is not set.
-pub fn default_filter(verbose: bool) -> &'static str {
+pub fn default_filter(verbose: bool, quiet: bool) -> &'static str {
     if verbose {
         "warn,host=debug"
+    } else if quiet {
+        "error"
     } else {
         "warn"
     }
 }
 
 /// Installs the global subscriber (stderr). Does nothing if one is already installed.
-pub fn init(verbose: bool) {
+pub fn init(verbose: bool, quiet: bool) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.trim().is_empty() => EnvFilter::new(directives),
-        _ => EnvFilter::new(default_filter(verbose)),
+        _ => EnvFilter::new(default_filter(verbose, quiet)),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

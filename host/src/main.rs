@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use host::cli::Cli;
-use host::{HostError, RunOutcome};
+use host::HostError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    host::logging::init(cli.verbose);
+    host::logging::init(cli.verbose, cli.quiet);
 
     let code = match run(&cli) {
-        Ok(outcome) => outcome.exit_code(),
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             if cli.verbose {
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
-fn run(cli: &Cli) -> Result<RunOutcome, HostError> {
+fn run(cli: &Cli) -> Result<i32, HostError> {
     let config = cli.to_run_config()?;
     // Multi-threaded: the guest runs inside one future (on a wasmtime fiber), while wasmtime-wasi
     // performs TCP writes and DNS lookups on spawned tasks / the blocking pool; with worker
@@ -41,7 +41,16 @@ fn run(cli: &Cli) -> Result<RunOutcome, HostError> {
         .enable_all()
         .build()
         .map_err(|source| HostError::Runtime { source })?;
-    let outcome = runtime.block_on(host::run(&config));
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            outcome = host::run(&config) => outcome.map(|outcome| outcome.exit_code()),
+            // Dropping the run drops the store and with it every socket the guest owned.
+            stop = host::shutdown::first_stop_signal() => match stop {
+                Ok(stop) => Ok(stop.exit_code()),
+                Err(source) => Err(HostError::Runtime { source }),
+            },
+        }
+    });
     // Don't wait for leftover tasks (e.g. a DNS lookup the guest abandoned): the guest is done.
     runtime.shutdown_background();
     outcome

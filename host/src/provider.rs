@@ -143,7 +143,7 @@ impl ProviderPre {
     /// checking that it exports `wasio:streams/types`.
     pub async fn load(path: &Path) -> Result<ProviderPre, HostError> {
         let bytes = runner::read_component(path)?;
-        let engine = runner::engine(false, true)?;
+        let engine = runner::engine(false, true, false)?;
         let component: Component = runner::compile(&engine, path, bytes).await?;
         let linker = runner::wasi_linker(&engine)?;
         let instance_pre = linker

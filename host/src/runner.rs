@@ -11,6 +11,10 @@
 use std::path::Path;
 use std::time::Instant;
 
+use wasmtime_wasi::FsPerms;
+
+use crate::limits::{self, BusyClock, Limits, MemoryLimiter, Ticker};
+
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Cache, CacheConfig, Config, Engine, Store, Strategy, WasmBacktraceDetails};
 use wasmtime_wasi::p2::bindings::CommandPre;
@@ -22,18 +26,27 @@ use crate::error::{
 use crate::wasm_kind::{wasm_kind, WasmKind};
 use crate::{RunConfig, RunOutcome};
 
-/// The store's data: the WASI context and the resource table wasmtime-wasi keeps its handles in.
+/// The store's data: the WASI context, the resource table wasmtime-wasi keeps its handles in,
+/// and what the limits keep track of.
 pub struct HostState {
     ctx: WasiCtx,
     table: ResourceTable,
+    memory: MemoryLimiter,
+    busy: BusyClock,
 }
 
 impl HostState {
     /// The state for a store whose guest gets `ctx` (shared with [`crate::provider`]).
     pub(crate) fn new(ctx: WasiCtx) -> HostState {
+        HostState::with_limits(ctx, &Limits::default())
+    }
+
+    fn with_limits(ctx: WasiCtx, limits: &Limits) -> HostState {
         HostState {
             ctx,
             table: ResourceTable::new(),
+            memory: MemoryLimiter::new(limits.max_memory),
+            busy: BusyClock::new(limits.max_busy),
         }
     }
 }
@@ -51,16 +64,21 @@ impl WasiView for HostState {
 /// compilation cache in its default place (`$XDG_CACHE_HOME/wasmtime`, i.e. usually
 /// `~/.cache/wasmtime`, shared with the wasmtime CLI). A cache that cannot be set up (no home
 /// directory, read-only file system) is logged and skipped, not an error.
+///
+/// Compiled code checks wasmtime's epoch (see [`crate::limits`]): that is how `--max-busy`
+/// stops a spinning guest and how timeouts and signals reach a guest that computes.
 pub fn build_engine(config: &RunConfig) -> Result<Engine, HostError> {
-    engine(config.verbose, config.cache)
+    engine(config.verbose, config.cache, true)
 }
 
-/// [`build_engine`] from its two settings (shared with [`crate::provider`]).
-pub(crate) fn engine(verbose: bool, cache: bool) -> Result<Engine, HostError> {
+/// [`build_engine`] from its settings (shared with [`crate::provider`], whose stores have no
+/// epoch deadline and so must not be built with `epoch_interruption`).
+pub(crate) fn engine(verbose: bool, cache: bool, epoch_interruption: bool) -> Result<Engine, HostError> {
     let mut wasm_config = Config::new();
     wasm_config
         .strategy(Strategy::Cranelift)
-        .wasm_component_model(true);
+        .wasm_component_model(true)
+        .epoch_interruption(epoch_interruption);
     // File/line numbers in trap backtraces cost DWARF parsing at compile time: only under -v
     // (otherwise wasmtime's default, the WASMTIME_BACKTRACE_DETAILS environment variable).
     if verbose {
@@ -82,38 +100,66 @@ pub(crate) fn engine(verbose: bool, cache: bool) -> Result<Engine, HostError> {
 }
 
 /// Runs `config.component` to completion; see [`crate::run`].
-pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
-    let path = config.component.as_path();
-    let bytes = read_component(path)?;
-    let engine = build_engine(config)?;
-    let component = compile(&engine, path, bytes).await?;
+/// A component compiled, linked and checked once, ready to be started as often as needed
+/// (each start gets a fresh store: `--restart` starts from scratch).
+pub struct Runner {
+    engine: Engine,
+    command_pre: CommandPre<HostState>,
+    config: RunConfig,
+    _ticker: Ticker,
+}
 
-    let linker = wasi_linker(&engine)?;
-    let pre = linker
-        .instantiate_pre(&component)
-        .map_err(classify_link_error)?;
-    let command_pre = CommandPre::new(pre).map_err(|error| HostError::NotACommand {
-        path: path.to_path_buf(),
-        message: one_line(&error),
-        error,
-    })?;
+impl Runner {
+    /// Reads, compiles (with the cache), links and checks the component.
+    pub async fn load(config: &RunConfig) -> Result<Runner, HostError> {
+        let path = config.component.as_path();
+        let bytes = read_component(path)?;
+        let engine = build_engine(config)?;
+        let component = compile(&engine, path, bytes).await?;
+        let linker = wasi_linker(&engine)?;
+        let pre = linker.instantiate_pre(&component).map_err(classify_link_error)?;
+        let command_pre = CommandPre::new(pre).map_err(|error| HostError::NotACommand {
+            path: path.to_path_buf(),
+            message: one_line(&error),
+            error,
+        })?;
+        // Checked now, so a missing directory is a host error rather than a failed start.
+        wasi_ctx(config)?;
+        Ok(Runner { _ticker: Ticker::start(&engine), engine, command_pre, config: config.clone() })
+    }
 
-    let mut store = Store::new(&engine, HostState::new(wasi_ctx(config)));
+    /// Starts the component once and runs it to completion.
+    pub async fn run_once(&self) -> Result<RunOutcome, HostError> {
+        let limits = self.config.limits;
+        let mut store = Store::new(&self.engine, HostState::with_limits(wasi_ctx(&self.config)?, &limits));
+        store.limiter(|state| &mut state.memory);
+        limits::watch_busy(&mut store, |state| &mut state.busy);
 
-    let started = Instant::now();
-    let command = match command_pre.instantiate_async(&mut store).await {
-        Ok(command) => command,
-        Err(error) => return runtime_failure(error),
-    };
-    // The whole guest is one tokio task, and tokio's cooperative budget (128 resource
-    // polls per task poll) would make every readiness check after the 128th in a guest
-    // turn report "not ready". The guest schedules its own tasks; let it.
-    let result = tokio::task::unconstrained(command.wasi_cli_run().call_run(&mut store)).await;
-    tracing::debug!("run finished after {:?}", started.elapsed());
-    match result {
-        Ok(Ok(())) => Ok(RunOutcome::Success),
-        Ok(Err(())) => Ok(RunOutcome::RunFailed),
-        Err(error) => runtime_failure(error),
+        let started = Instant::now();
+        let result = match self.command_pre.instantiate_async(&mut store).await {
+            // The whole guest is one tokio task, and tokio's cooperative budget (128 resource
+            // polls per task poll) would make every readiness check after the 128th in a guest
+            // turn report "not ready". The guest schedules its own tasks; let it.
+            Ok(command) => tokio::task::unconstrained(command.wasi_cli_run().call_run(&mut store)).await,
+            Err(error) => Err(error),
+        };
+        tracing::debug!("run finished after {:?}", started.elapsed());
+        match result {
+            Ok(Ok(())) => Ok(RunOutcome::Success),
+            Ok(Err(())) => Ok(RunOutcome::RunFailed),
+            Err(error) => {
+                let state = store.data();
+                if state.busy.exceeded() {
+                    return Err(HostError::Busy { limit: limits.max_busy.unwrap_or_default() });
+                }
+                match runtime_failure(error) {
+                    Err(HostError::Trap { message, error }) if state.memory.refused() => {
+                        Err(HostError::MemoryLimit { limit: limits.max_memory.unwrap_or_default(), message, error })
+                    }
+                    other => other,
+                }
+            }
+        }
     }
 }
 
@@ -179,14 +225,20 @@ pub(crate) async fn compile(
 
 /// The guest's WASI context: inherited stdio, argv[0] = the component's file name, then the
 /// arguments, only the given environment variables, and the network policy.
-fn wasi_ctx(config: &RunConfig) -> WasiCtx {
+fn wasi_ctx(config: &RunConfig) -> Result<WasiCtx, HostError> {
     let mut builder = WasiCtxBuilder::new();
     builder.inherit_stdio();
     builder.arg(argv0(&config.component));
     builder.args(&config.args);
     builder.envs(&config.env);
     config.network.apply(&mut builder);
-    builder.build()
+    for dir in &config.dirs {
+        let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+        builder.preopened_dir(&dir.host, &dir.guest, perms).map_err(|error| {
+            HostError::Preopen { path: dir.host.clone(), message: one_line(&error) }
+        })?;
+    }
+    Ok(builder.build())
 }
 
 /// The component's file name (`echo-server.wasm`), or the whole path if it has none.

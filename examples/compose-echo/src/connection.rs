@@ -58,6 +58,7 @@ impl Connection {
         }
     }
 
+    /// One non-waiting step; `Ok(true)` once the connection is closed.
     fn step(&mut self) -> Result<bool, Error> {
         if self.closing {
             return self.writer.try_wait_closed();

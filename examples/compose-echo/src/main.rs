@@ -5,7 +5,9 @@
 //!     compose --plug streams-provider.wasm compose-echo-consumer.wasm -o compose-echo.wasm
 //!
 //! Usage: compose-echo [HOST] [PORT]   (default 127.0.0.1 8890; port 0 picks a free one)
-//! Prints `Serving on HOST:PORT` for each bound address when ready.
+//! Prints `Serving on HOST:PORT` for each bound address when ready. Run it with
+//! `cargo run -p host -- compose-echo.wasm`, or with any WASI 0.2 runtime, e.g.
+//! `wasmtime run -S inherit-network=y -S tcp=y compose-echo.wasm`.
 //!
 //! The provider's blocking calls (`accept`, `read`, `drain`, ...) hold it until they
 //! complete, so a consumer that serves several clients uses the `try-*` forms and waits
@@ -113,6 +115,11 @@ fn serve(server: &Server) -> Result<(), Error> {
                 connections.push(Connection::new(reader, writer));
             }
         }
+        // Serve a different connection first each round. A runtime may let one turn do
+        // only so much (stock wasmtime 48 answers "not ready" after 128 readiness checks
+        // per turn, wasmtime#14174): in a fixed order the last connections would starve.
+        let step = usize::from(!connections.is_empty());
+        connections.rotate_left(step);
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::error::{EXIT_HOST_ERROR, EXIT_TRAP};
+use crate::run;
 
 /// A file under the temp dir, removed (with its directory, once empty) on drop.
 struct Fixture(PathBuf);

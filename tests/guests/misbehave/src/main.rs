@@ -5,6 +5,8 @@
 //!   alloc        allocate without bound (printing each MiB)
 //!   spin         loop forever in wasm, never calling the host
 //!   serve PORT   echo lines on 127.0.0.1:PORT; a line `crash` traps the component
+//!   cat PATH     print a file (to test --dir)
+//!   write PATH TEXT   write a file (to test --dir-rw)
 
 use std::hint::black_box;
 
@@ -28,6 +30,15 @@ fn main() -> Result<(), String> {
             println!("{all:?}");
             Ok(())
         }
+        Some("cat") => {
+            let path = args.get(1).ok_or("cat PATH")?;
+            print!("{}", std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?);
+            Ok(())
+        }
+        Some("write") => {
+            let (path, text) = (args.get(1).ok_or("write PATH TEXT")?, args.get(2).ok_or("write PATH TEXT")?);
+            std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))
+        }
         Some("alloc") => allocate_forever(),
         Some("spin") => spin_forever(),
         Some("serve") => {
@@ -35,7 +46,7 @@ fn main() -> Result<(), String> {
             serve(port)
         }
         other => Err(format!(
-            "unknown mode {other:?}; use trap | exit CODE | fail | ok | env NAME | args | alloc | spin | serve PORT"
+            "unknown mode {other:?}; use trap | exit CODE | fail | ok | env NAME | args | alloc | spin | serve PORT | cat PATH | write PATH TEXT"
         )),
     }
 }
