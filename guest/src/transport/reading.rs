@@ -1,0 +1,130 @@
+//! Reading: pulling what has arrived into the read buffer, and running read operations
+//! on it (waiting, or not).
+
+use wasip2::io::poll::Pollable;
+use wasip2::io::streams::StreamError;
+
+use super::{State, Transport, READ_CHUNK};
+use crate::core::{ReadBuffer, Step};
+use crate::error::Result;
+use crate::{net, runtime};
+
+impl Transport {
+    /// Pulls what has already arrived, without waiting, unless the reader is paused.
+    pub(super) fn pull_available(&self, state: &mut State) {
+        let Some(io) = self.io() else { return };
+        while state.input_open && !state.read.is_paused() {
+            match io.input.read(READ_CHUNK) {
+                Ok(bytes) if bytes.is_empty() => break,
+                // Read on until the host has nothing more: a FIN or reset queued behind
+                // the data must be seen now, as asyncio's background reading would.
+                Ok(bytes) => state.read.feed_vec(bytes),
+                Err(StreamError::Closed) => {
+                    state.input_open = false;
+                    state.read.feed_eof();
+                }
+                Err(error) => {
+                    state.input_open = false;
+                    self.lose(state, Some(net::stream_error(error)));
+                }
+            }
+        }
+    }
+
+    /// Runs one read operation to completion: try it on the buffer, and while it needs
+    /// more data, wait for the input stream (resuming a paused reader, as asyncio's
+    /// `_wait_for_data` does).
+    pub(crate) async fn read_op<T>(
+        &self,
+        name: &'static str,
+        mut attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
+    ) -> Result<T> {
+        // Set once this operation waits; ends the wait however the operation ends
+        // (completed, failed, or cancelled by dropping its future).
+        let mut waiting: Option<EndWaitOnDrop<'_>> = None;
+        loop {
+            {
+                let mut state = self.state.borrow_mut();
+                let state = &mut *state;
+                self.pull_available(state);
+                if let Step::Ready(result) = attempt(&mut state.read) {
+                    return result;
+                }
+                if waiting.is_none() {
+                    state.read.begin_wait(name)?;
+                    waiting = Some(EndWaitOnDrop { transport: self });
+                }
+                if state.read.is_paused() {
+                    state.read.resume_for_waiter();
+                    continue;
+                }
+                // A read after EOF or an error is answered by the core, so the input is
+                // still open here.
+                debug_assert!(state.input_open);
+            }
+            let Some(io) = self.io() else { continue };
+            io.input_ready.wait().await;
+        }
+    }
+
+    /// One read operation without waiting: `Ok(None)` when it would wait, and then
+    /// nothing was consumed. Like a waiting read, it resumes a paused reader.
+    pub(crate) fn try_read_op<T>(
+        &self,
+        mut attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
+    ) -> Result<Option<T>> {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        self.pull_available(state);
+        loop {
+            if let Step::Ready(result) = attempt(&mut state.read) {
+                state.try_wanted_data = false;
+                return result.map(Some);
+            }
+            state.try_wanted_data = true;
+            if !state.read.is_paused() {
+                return Ok(None);
+            }
+            // A paused reader resumes for its waiter; what arrived may be enough.
+            state.read.resume_for_waiter();
+            self.pull_available(state);
+        }
+    }
+
+    /// A pollable that is ready when a non-waiting read may make progress: at once
+    /// when buffered data (that no read has found insufficient), EOF or an error is
+    /// there, else when the input stream has something.
+    pub(crate) fn reader_pollable(&self) -> Pollable {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        self.pull_available(state);
+        let answer_known = state.read.exception().is_some()
+            || state.read.is_eof()
+            || (!state.read.is_empty() && !state.try_wanted_data);
+        match self.io() {
+            Some(io) if !answer_known && state.input_open => self.hand_out(io.input.subscribe()),
+            _ => runtime::ready_pollable(),
+        }
+    }
+
+    /// Runs `f` on the read buffer after pulling what has arrived (for `at_eof`,
+    /// `exception` and the non-waiting reads).
+    pub(crate) fn with_read_buffer<T>(&self, f: impl FnOnce(&mut ReadBuffer) -> T) -> T {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        self.pull_available(state);
+        f(&mut state.read)
+    }
+}
+
+/// Ends the reader's wait when its read completes or is cancelled, so the next read is
+/// not refused as `busy`.
+struct EndWaitOnDrop<'a> {
+    transport: &'a Transport,
+}
+
+impl Drop for EndWaitOnDrop<'_> {
+    fn drop(&mut self) {
+        self.transport.state.borrow_mut().read.end_wait();
+    }
+}

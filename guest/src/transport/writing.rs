@@ -1,0 +1,254 @@
+//! Writing: queueing, handing bytes to the host as it accepts them, the flush task,
+//! drain's watermarks, half-close and close.
+
+use std::rc::Rc;
+
+use wasip2::io::poll::Pollable;
+use wasip2::sockets::tcp::ShutdownType;
+
+use super::{Lifecycle, State, Transport, ABANDONED_FLUSH_TIMEOUT};
+use crate::error::{Error, Result};
+use crate::{net, runtime};
+
+impl Transport {
+    /// A pollable that is ready when a non-waiting drain or wait-closed may make
+    /// progress: when the host takes more output, or at once if nothing is queued.
+    pub(crate) fn writer_pollable(&self) -> Pollable {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        self.push_queued(state);
+        self.finish_pending_shutdown(state);
+        match self.io() {
+            Some(io) if !state.write.is_empty() && state.lifecycle == Lifecycle::Open => {
+                self.hand_out(io.output.subscribe())
+            }
+            _ => runtime::ready_pollable(),
+        }
+    }
+
+    /// Hands queued bytes to the host as far as its permits allow.
+    pub(super) fn push_queued(&self, state: &mut State) {
+        let Some(io) = self.io() else { return };
+        while !state.write.is_empty() && state.lifecycle == Lifecycle::Open {
+            match io.output.check_write() {
+                Ok(0) => return,
+                Ok(permit) => {
+                    let chunk = state.write.front(usize::try_from(permit).unwrap_or(usize::MAX));
+                    let len = chunk.len();
+                    if let Err(error) = io.output.write(chunk) {
+                        self.lose(state, Some(net::stream_error(error)));
+                        return;
+                    }
+                    state.write.consume(len);
+                }
+                Err(error) => {
+                    self.lose(state, Some(net::stream_error(error)));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends the FIN, or closes, once the queue is empty and that was asked for.
+    pub(super) fn finish_pending_shutdown(&self, state: &mut State) {
+        if !state.write.is_empty() || state.lifecycle != Lifecycle::Open {
+            return;
+        }
+        if state.write.is_closing() {
+            // `lose` releases the socket, which closes it.
+            state.eof_sent = true;
+            self.lose(state, None);
+        } else if state.write.eof_requested() && !state.eof_sent {
+            if let Some(socket) = self.io().as_ref().and_then(|io| io.socket.as_ref()) {
+                let _ = socket.shutdown(ShutdownType::Send);
+            }
+            state.eof_sent = true;
+        }
+    }
+
+    /// Queues `data` and sends what the host takes now (asyncio's `transport.write`).
+    pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<()> {
+        let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
+        state.write.write(data)?;
+        self.after_write(&mut state);
+        Ok(())
+    }
+
+    pub(crate) fn writelines<I, B>(self: &Rc<Self>, lines: I) -> Result<()>
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
+        state.write.writelines(lines)?;
+        self.after_write(&mut state);
+        Ok(())
+    }
+
+    pub(super) fn after_write(self: &Rc<Self>, state: &mut State) {
+        self.push_queued(state);
+        self.finish_pending_shutdown(state);
+        if !state.write.is_empty() && !state.flusher_running && state.lifecycle == Lifecycle::Open {
+            state.flusher_running = true;
+            let transport = Rc::clone(self);
+            runtime::spawn(async move { transport.flush_in_background().await });
+        }
+    }
+
+    /// The flush task: pushes the queue out as the host accepts it, then sends a
+    /// requested FIN or completes a requested close.
+    pub(super) async fn flush_in_background(self: Rc<Self>) {
+        let deadline = runtime::sleep(ABANDONED_FLUSH_TIMEOUT);
+        let mut deadline = std::pin::pin!(deadline);
+        loop {
+            {
+                let mut state = self.state.borrow_mut();
+                self.push_queued(&mut state);
+                self.finish_pending_shutdown(&mut state);
+                if state.write.is_empty() || state.lifecycle != Lifecycle::Open {
+                    state.flusher_running = false;
+                    return;
+                }
+            }
+            let Some(io) = self.io() else { continue };
+            let abandoned = self.state.borrow().abandoned;
+            if abandoned {
+                let gave_up = futures_lite::future::or(
+                    async {
+                        io.output_ready.wait().await;
+                        false
+                    },
+                    async {
+                        deadline.as_mut().await;
+                        true
+                    },
+                )
+                .await;
+                if gave_up {
+                    self.abort();
+                    self.state.borrow_mut().flusher_running = false;
+                    return;
+                }
+            } else {
+                io.output_ready.wait().await;
+            }
+        }
+    }
+
+    /// asyncio's `drain()`: returns at once unless the queue went over the high-water
+    /// mark, then waits until it is at or below the low-water mark.
+    pub(crate) async fn drain(&self) -> Result<()> {
+        let closing = {
+            let mut state = self.state.borrow_mut();
+            // A reset that already arrived is the reader's exception, which drain raises.
+            self.pull_available(&mut state);
+            if let Some(exception) = state.read.exception() {
+                return Err(exception.clone());
+            }
+            state.write.is_closing() || state.lifecycle != Lifecycle::Open
+        };
+        if closing {
+            // asyncio yields once here so a pending connection_lost can run.
+            runtime::yield_now().await;
+        }
+        loop {
+            {
+                let mut state = self.state.borrow_mut();
+                let state = &mut *state;
+                self.push_queued(state);
+                self.finish_pending_shutdown(state);
+                match &state.lifecycle {
+                    Lifecycle::Lost(Some(error)) => return Err(error.clone()),
+                    Lifecycle::Lost(None) => return Err(Error::connection_lost()),
+                    Lifecycle::Open => {}
+                }
+                if !state.write.is_paused() {
+                    return Ok(());
+                }
+            }
+            let Some(io) = self.io() else { continue };
+            io.output_ready.wait().await;
+        }
+    }
+
+    /// Non-waiting drain: `Ok(true)` once the queue is at or below the low-water mark.
+    pub(crate) fn try_drain(&self) -> Result<bool> {
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
+        self.pull_available(state);
+        if let Some(exception) = state.read.exception() {
+            return Err(exception.clone());
+        }
+        self.push_queued(state);
+        self.finish_pending_shutdown(state);
+        match &state.lifecycle {
+            Lifecycle::Lost(Some(error)) => Err(error.clone()),
+            Lifecycle::Lost(None) => Err(Error::connection_lost()),
+            Lifecycle::Open => Ok(!state.write.is_paused()),
+        }
+    }
+
+    pub(crate) fn write_eof(self: &Rc<Self>) -> Result<()> {
+        let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
+        if state.write.is_closing() || state.lifecycle != Lifecycle::Open {
+            return Ok(());
+        }
+        state.write.request_eof();
+        self.finish_pending_shutdown(&mut state);
+        Ok(())
+    }
+
+    pub(crate) fn can_write_eof(&self) -> bool {
+        self.is_socket
+    }
+
+    /// asyncio's `close()`: stop, deliver what is queued, then close (never waits).
+    pub(crate) fn close(self: &Rc<Self>) {
+        let mut state = self.state.borrow_mut();
+        if state.write.is_closing() {
+            return;
+        }
+        state.write.start_closing();
+        self.after_write(&mut state);
+    }
+
+    /// asyncio's `transport.abort()`: drop what is queued and close now.
+    pub(crate) fn abort(&self) {
+        let mut state = self.state.borrow_mut();
+        if state.lifecycle != Lifecycle::Open {
+            return;
+        }
+        state.write.start_closing();
+        state.eof_sent = true;
+        self.lose(&mut state, None);
+    }
+
+    /// The writer handle was dropped: close, giving queued bytes a bounded time to go.
+    pub(crate) fn abandon(self: &Rc<Self>) {
+        self.state.borrow_mut().abandoned = true;
+        self.close();
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
+        state.write.is_closing() || state.lifecycle != Lifecycle::Open
+    }
+
+    pub(crate) fn write_buffer_size(&self) -> usize {
+        let mut state = self.state.borrow_mut();
+        self.pull_available(&mut state);
+        state.write.len()
+    }
+
+    pub(crate) fn write_buffer_limits(&self) -> (usize, usize) {
+        self.state.borrow().write.limits()
+    }
+
+    pub(crate) fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> Result<()> {
+        self.state.borrow_mut().write.set_limits(high, low)
+    }
+}
