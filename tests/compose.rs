@@ -22,11 +22,8 @@ async fn serves_50_line_clients_and_a_half_closed_one_concurrently() {
     let mut server = Running::start("compose-echo", &[], &["127.0.0.1", "0"]);
     let address = server.serving_address().await;
     // An idle client must not hold up the others.
-    let _idle = within("connect the idle client", TcpStream::connect(address))
-        .await
-        .unwrap();
-    let (lines, half_closed) =
-        tokio::join!(fifty_line_clients(address), half_closed_client(address));
+    let _idle = within("connect the idle client", TcpStream::connect(address)).await.unwrap();
+    let (lines, half_closed) = tokio::join!(fifty_line_clients(address), half_closed_client(address));
     lines.unwrap();
     half_closed.unwrap();
 }
@@ -50,20 +47,13 @@ async fn fifty_line_clients(address: SocketAddr) -> Result<(), String> {
             }
             // Several lines in one go, each with every byte value.
             let burst: Vec<u8> = (0..8)
-                .flat_map(|line| {
-                    (0..=255u8)
-                        .map(move |byte| byte ^ line ^ id as u8)
-                        .chain([b'\n'])
-                })
+                .flat_map(|line| (0..=255u8).map(move |byte| byte ^ line ^ id as u8).chain([b'\n']))
                 .collect();
             round_trip(&mut client, &burst).await;
             client.shutdown().await.unwrap();
             let mut rest = Vec::new();
             client.read_to_end(&mut rest).await.unwrap();
-            assert!(
-                rest.is_empty(),
-                "client {id}: bytes after the echo: {rest:?}"
-            );
+            assert!(rest.is_empty(), "client {id}: bytes after the echo: {rest:?}");
         })
     });
     let results = within("50 clients", futures::future::join_all(clients)).await;
@@ -78,18 +68,13 @@ async fn round_trip(client: &mut TcpStream, data: &[u8]) {
     client.write_all(data).await.unwrap();
     let mut echoed = vec![0; data.len()];
     client.read_exact(&mut echoed).await.unwrap();
-    assert!(
-        echoed == data,
-        "the echo differs from what was sent: {echoed:?}"
-    );
+    assert!(echoed == data, "the echo differs from what was sent: {echoed:?}");
 }
 
 /// Sends a megabyte (more than the provider's write-buffer high mark, so the echo goes
 /// through drain), half-closes, and reads the whole echo, then EOF.
 async fn half_closed_client(address: SocketAddr) -> Result<(), String> {
-    let client = within("connect", TcpStream::connect(address))
-        .await
-        .unwrap();
+    let client = within("connect", TcpStream::connect(address)).await.unwrap();
     let (mut read_half, mut write_half) = client.into_split();
     let payload: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 251) as u8).collect();
     let sent = payload.clone();
@@ -98,12 +83,8 @@ async fn half_closed_client(address: SocketAddr) -> Result<(), String> {
         write_half.shutdown().await.unwrap();
     });
     let mut echoed = Vec::new();
-    within("read the echo to EOF", read_half.read_to_end(&mut echoed))
-        .await
-        .unwrap();
-    within("send everything", writer)
-        .await
-        .map_err(|error| format!("the sending task: {error}"))?;
+    within("read the echo to EOF", read_half.read_to_end(&mut echoed)).await.unwrap();
+    within("send everything", writer).await.map_err(|error| format!("the sending task: {error}"))?;
     if echoed.len() != payload.len() || echoed != payload {
         return Err(format!(
             "the echo differs from what was sent ({} of {} bytes)",

@@ -34,10 +34,7 @@ async fn sends_a_message_and_prints_the_echo() {
     ])
     .await;
     assert_eq!(code, 0, "stderr: {stderr}");
-    assert_eq!(
-        stdout,
-        "Send: \"Hello World!\"\nReceived: \"Hello World!\"\nClose the connection\n"
-    );
+    assert_eq!(stdout, "Send: \"Hello World!\"\nReceived: \"Hello World!\"\nClose the connection\n");
     let seen = within("the server sees EOF", server).await.unwrap();
     assert_eq!(seen, b"Hello World!");
 }

@@ -21,17 +21,13 @@ async fn http_headers_prints_each_response_header() {
             assert!(n > 0, "the client closed before finishing its request");
             request.extend_from_slice(&buf[..n]);
         }
-        socket
-            .write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nX-Test: yes\r\n\r\n")
-            .await
-            .unwrap();
+        socket.write_all(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nX-Test: yes\r\n\r\n").await.unwrap();
         socket.shutdown().await.unwrap();
         String::from_utf8(request).unwrap()
     });
     let url = format!("http://127.0.0.1:{}/index.html", address.port());
     let component = support::component("http-headers");
-    let (code, stdout, stderr) =
-        run_host(&[component.as_os_str(), OsStr::new("--"), OsStr::new(&url)]).await;
+    let (code, stdout, stderr) = run_host(&[component.as_os_str(), OsStr::new("--"), OsStr::new(&url)]).await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout,

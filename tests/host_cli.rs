@@ -38,8 +38,7 @@ async fn passes_arguments_and_environment() {
     assert_eq!(stdout, "hello wasio\n");
 
     let (code, stdout, _) =
-        run_host(&[misbehave.as_os_str(), OsStr::new("--"), OsStr::new("args"), OsStr::new("x y")])
-            .await;
+        run_host(&[misbehave.as_os_str(), OsStr::new("--"), OsStr::new("args"), OsStr::new("x y")]).await;
     assert_eq!(code, 0);
     assert_eq!(stdout, "[\"misbehave.wasm\", \"args\", \"x y\"]\n");
 }
@@ -67,15 +66,13 @@ async fn exit_codes_follow_the_guest() {
 #[tokio::test]
 async fn a_trap_is_one_line_and_exit_3_with_the_backtrace_under_verbose() {
     let misbehave = component("misbehave");
-    let (code, _, stderr) =
-        run_host(&[misbehave.as_os_str(), OsStr::new("--"), OsStr::new("trap")]).await;
+    let (code, _, stderr) = run_host(&[misbehave.as_os_str(), OsStr::new("--"), OsStr::new("trap")]).await;
     assert_eq!(code, 3);
     let line = assert_one_error_line(&stderr);
     assert!(line.contains("trap"), "{line}");
 
     let (code, _, verbose) =
-        run_host(&[OsStr::new("-v"), misbehave.as_os_str(), OsStr::new("--"), OsStr::new("trap")])
-            .await;
+        run_host(&[OsStr::new("-v"), misbehave.as_os_str(), OsStr::new("--"), OsStr::new("trap")]).await;
     assert_eq!(code, 3);
     assert!(verbose.lines().count() > 1, "no backtrace under -v:\n{verbose}");
     assert!(verbose.contains("misbehave"), "the backtrace names the guest's functions:\n{verbose}");
@@ -166,6 +163,12 @@ async fn dir_preopens_are_read_only_unless_dir_rw() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(std::fs::read_to_string(dir.path().join("new.txt")).unwrap(), "yes");
     // Without a preopen the guest sees no file system at all.
-    let (code, _, _) = run_host(&[misbehave.as_os_str(), OsStr::new("--"), OsStr::new("cat"), OsStr::new("/data/hello.txt")]).await;
+    let (code, _, _) = run_host(&[
+        misbehave.as_os_str(),
+        OsStr::new("--"),
+        OsStr::new("cat"),
+        OsStr::new("/data/hello.txt"),
+    ])
+    .await;
     assert_eq!(code, 1);
 }

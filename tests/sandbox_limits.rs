@@ -39,10 +39,7 @@ async fn a_spinning_guest_is_stopped_at_max_busy() {
     let (code, stdout, stderr) = host(&["--max-busy", "300ms", "--", "spin"]).await;
     assert_eq!(code, 3, "{stderr}");
     assert_eq!(stdout, "spinning\n");
-    assert!(
-        stderr.contains("busy in wasm for more than 300ms without returning to the host"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("busy in wasm for more than 300ms without returning to the host"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 }
 

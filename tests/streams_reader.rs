@@ -125,10 +125,7 @@ async fn test_readexactly() {
         pause().await;
         socket.write_all(data).await.unwrap();
     }
-    assert_eq!(
-        driver.bg_result(pending).await,
-        r#"ok "line1\nline2\nline3\nline1\nline2\nline3\n""#
-    );
+    assert_eq!(driver.bg_result(pending).await, r#"ok "line1\nline2\nline3\nline1\nline2\nline3\n""#);
     assert_eq!(driver.ok("readexactly 18").await, r#""line1\nline2\nline3\n""#);
     driver.finish().await;
 }

@@ -49,9 +49,7 @@ pub(crate) fn from_wasi(addr: IpSocketAddress) -> SocketAddr {
 pub(crate) fn ip_from_wasi(addr: IpAddress) -> IpAddr {
     match addr {
         IpAddress::Ipv4((a, b, c, d)) => IpAddr::V4(Ipv4Addr::new(a, b, c, d)),
-        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
-            IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h))
-        }
+        IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => IpAddr::V6(Ipv6Addr::new(a, b, c, d, e, f, g, h)),
     }
 }
 
@@ -75,9 +73,7 @@ pub(crate) fn socket_error(code: ErrorCode, context: &str) -> Error {
         ErrorCode::AddressNotBindable => Error::AddressNotAvailable(detail),
         ErrorCode::NameUnresolvable
         | ErrorCode::TemporaryResolverFailure
-        | ErrorCode::PermanentResolverFailure => {
-            Error::NameUnresolvable(detail)
-        }
+        | ErrorCode::PermanentResolverFailure => Error::NameUnresolvable(detail),
         ErrorCode::InvalidArgument => Error::InvalidArgument(format!("invalid argument: {detail}")),
         other => Error::Other(format!("{} ({detail})", other.name())),
     }
@@ -120,7 +116,9 @@ mod tests {
     fn classifies_host_error_strings() {
         assert!(matches!(classify_debug_string("ConnectionReset"), Error::ConnectionReset(_)));
         assert!(matches!(
-            classify_debug_string("Os { code: 104, kind: ConnectionReset, message: \"Connection reset by peer\" }"),
+            classify_debug_string(
+                "Os { code: 104, kind: ConnectionReset, message: \"Connection reset by peer\" }"
+            ),
             Error::ConnectionReset(_)
         ));
         assert!(matches!(classify_debug_string("ConnectionAborted"), Error::ConnectionAborted(_)));

@@ -83,10 +83,7 @@ impl StreamReader {
     /// Attempts a read without waiting: `Ok(None)` when it would have to wait, and then
     /// nothing was consumed. Such an attempt counts as the pending waiter: it resumes a
     /// paused reader, as a waiting read does. Used by the non-blocking interface.
-    pub fn try_read_with<T>(
-        &self,
-        attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
-    ) -> Result<Option<T>> {
+    pub fn try_read_with<T>(&self, attempt: impl FnMut(&mut ReadBuffer) -> Step<T>) -> Result<Option<T>> {
         self.transport.try_read_op(attempt)
     }
 

@@ -69,7 +69,8 @@ impl<E: Display> HandlerOutcome for std::result::Result<(), E> {
     }
 }
 
-type BoxedHandler = Box<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>>>>>;
+type BoxedHandler =
+    Box<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>>>>>;
 
 /// A bound socket; its accept loop holds it while serving.
 struct Listener {
@@ -154,12 +155,7 @@ pub async fn start_listening(host: &str, port: u16, options: ServerOptions) -> R
     bind_server(OnAccept::Queue(RefCell::new(VecDeque::new())), host, port, options).await
 }
 
-async fn bind_server(
-    on_accept: OnAccept,
-    host: &str,
-    port: u16,
-    options: ServerOptions,
-) -> Result<Server> {
+async fn bind_server(on_accept: OnAccept, host: &str, port: u16, options: ServerOptions) -> Result<Server> {
     let mut listeners = Vec::new();
     for address in resolve::resolve(host, port).await? {
         let socket = tcp::new_socket(&address)?;
@@ -272,8 +268,7 @@ impl Server {
             OnAccept::Handler(_) => false,
         };
         let serving = state.serving && !queued;
-        let look_again_shortly =
-            || wasip2::clocks::monotonic_clock::subscribe_duration(LOOK_AGAIN_NANOS);
+        let look_again_shortly = || wasip2::clocks::monotonic_clock::subscribe_duration(LOOK_AGAIN_NANOS);
         match state.listeners.as_slice() {
             [listener] if serving => {
                 let pollable = listener.socket.subscribe();
@@ -337,7 +332,11 @@ impl Server {
             state.closed = true;
             let was_serving = std::mem::replace(&mut state.serving, false);
             let listeners = std::mem::take(&mut state.listeners);
-            if was_serving { listeners } else { Vec::new() }
+            if was_serving {
+                listeners
+            } else {
+                Vec::new()
+            }
         };
         for listener in listeners {
             accept_ready(&self.inner, &listener);
@@ -422,8 +421,7 @@ fn accept_ready(server: &Rc<ServerInner>, listener: &Listener) {
 }
 
 fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream, output: OutputStream) {
-    let Ok(transport) = Transport::new(Io::new(input, output, Some(socket)), server.options.limit)
-    else {
+    let Ok(transport) = Transport::new(Io::new(input, output, Some(socket)), server.options.limit) else {
         // asyncio: a bad limit fails each connection, which is dropped.
         return;
     };

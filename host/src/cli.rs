@@ -4,8 +4,8 @@ use clap::Parser;
 
 use crate::component_path::resolve_component;
 use crate::error::HostError;
-use crate::network_policy::NetworkPolicy;
 use crate::limits::{parse_duration, parse_size, Limits};
+use crate::network_policy::NetworkPolicy;
 use crate::network_rule::NetworkRule;
 use crate::{Preopen, RestartPolicy, RunConfig};
 
@@ -213,10 +213,7 @@ mod tests {
         ])
         .unwrap();
         assert!(cli.verbose);
-        assert_eq!(
-            cli.env,
-            vec![("A".into(), "1".into()), ("B".into(), "x=y".into())]
-        );
+        assert_eq!(cli.env, vec![("A".into(), "1".into()), ("B".into(), "x=y".into())]);
         assert_eq!(cli.component, "echo-server.wasm");
         assert_eq!(cli.args, vec!["--port", "8080"]);
     }

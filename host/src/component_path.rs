@@ -23,10 +23,8 @@ use crate::error::HostError;
 pub const COMPONENT_DIR_ENV: &str = "WASIO_COMPONENT_DIR";
 
 /// Where `./scripts/build-guests` puts components, relative to the target directory.
-pub const GUEST_OUTPUT_DIRS: [&str; 2] = [
-    "guests/wasm32-wasip2/release",
-    "guests-debian/wasm32-wasip2/release",
-];
+pub const GUEST_OUTPUT_DIRS: [&str; 2] =
+    ["guests/wasm32-wasip2/release", "guests-debian/wasm32-wasip2/release"];
 
 /// Resolves `name` to an existing component file using the default search directories
 /// ([`default_search_dirs`]); see the module docs for the order.
@@ -72,11 +70,7 @@ pub fn resolve_component_in(name: &str, dirs: &[PathBuf]) -> Result<PathBuf, Hos
 
     let mut searched = vec![std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))];
     searched.extend(dirs.iter().cloned());
-    Err(HostError::ComponentNotFound {
-        name: name.to_string(),
-        searched,
-        bare_name: true,
-    })
+    Err(HostError::ComponentNotFound { name: name.to_string(), searched, bare_name: true })
 }
 
 /// The directories a bare component name is looked up in, after the current directory, in order
@@ -86,11 +80,7 @@ pub fn default_search_dirs() -> Vec<PathBuf> {
     if let Some(dir) = std::env::var_os(COMPONENT_DIR_ENV).filter(|d| !d.is_empty()) {
         dirs.push(PathBuf::from(dir));
     }
-    if let Some(target) = std::env::current_exe()
-        .ok()
-        .as_deref()
-        .and_then(target_dir_of_exe)
-    {
+    if let Some(target) = std::env::current_exe().ok().as_deref().and_then(target_dir_of_exe) {
         dirs.extend(GUEST_OUTPUT_DIRS.iter().map(|d| target.join(d)));
     }
     let repo_target = normalize(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
@@ -128,10 +118,7 @@ fn file_name_candidates(name: &str) -> Vec<OsString> {
 /// `dir/x.wasm` or `/abs/x.wasm`).
 fn is_bare_file_name(name: &str) -> bool {
     let mut components = Path::new(name).components();
-    matches!(
-        (components.next(), components.next()),
-        (Some(Component::Normal(_)), None)
-    )
+    matches!((components.next(), components.next()), (Some(Component::Normal(_)), None))
 }
 
 /// Removes `.` and resolves `..` lexically (no file-system access), for readable messages.
@@ -196,19 +183,10 @@ mod tests {
         let b = TempDir::new("b");
         fs::write(b.0.join("unique-x1.wasm"), b"x").unwrap();
         let dirs = vec![a.0.clone(), b.0.clone()];
-        assert_eq!(
-            resolve_component_in("unique-x1.wasm", &dirs).unwrap(),
-            b.0.join("unique-x1.wasm")
-        );
-        assert_eq!(
-            resolve_component_in("unique-x1", &dirs).unwrap(),
-            b.0.join("unique-x1.wasm")
-        );
+        assert_eq!(resolve_component_in("unique-x1.wasm", &dirs).unwrap(), b.0.join("unique-x1.wasm"));
+        assert_eq!(resolve_component_in("unique-x1", &dirs).unwrap(), b.0.join("unique-x1.wasm"));
         fs::write(a.0.join("unique-x1.wasm"), b"x").unwrap();
-        assert_eq!(
-            resolve_component_in("unique-x1", &dirs).unwrap(),
-            a.0.join("unique-x1.wasm")
-        );
+        assert_eq!(resolve_component_in("unique-x1", &dirs).unwrap(), a.0.join("unique-x1.wasm"));
     }
 
     #[test]
@@ -228,35 +206,22 @@ mod tests {
         let name = file.to_str().unwrap();
         assert_eq!(resolve_component_in(name, &[]).unwrap(), file);
         // A path with a directory part is not looked up in the search dirs.
-        let err =
-            resolve_component_in("nowhere/unique-x3.wasm", std::slice::from_ref(&a.0)).unwrap_err();
-        assert!(
-            matches!(err, HostError::ComponentNotFound { ref searched, .. } if searched.len() == 1)
-        );
+        let err = resolve_component_in("nowhere/unique-x3.wasm", std::slice::from_ref(&a.0)).unwrap_err();
+        assert!(matches!(err, HostError::ComponentNotFound { ref searched, .. } if searched.len() == 1));
         assert!(!err.to_string().contains("build-guests"), "{err}");
         // A directory given as a path is reported as such.
         let err = resolve_component_in(a.0.to_str().unwrap(), &[]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("cannot read {}: is a directory", a.0.display())
-        );
+        assert_eq!(err.to_string(), format!("cannot read {}: is a directory", a.0.display()));
     }
 
     #[test]
     fn not_found_says_where_it_looked() {
         let a = TempDir::new("nf");
-        let err = resolve_component_in("no-such-component-x4.wasm", std::slice::from_ref(&a.0))
-            .unwrap_err();
+        let err = resolve_component_in("no-such-component-x4.wasm", std::slice::from_ref(&a.0)).unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.starts_with("component `no-such-component-x4.wasm` not found (looked in: "),
-            "{msg}"
-        );
+        assert!(msg.starts_with("component `no-such-component-x4.wasm` not found (looked in: "), "{msg}");
         assert!(msg.contains(&a.0.display().to_string()), "{msg}");
-        assert!(
-            msg.ends_with("build the examples with `./scripts/build-guests`"),
-            "{msg}"
-        );
+        assert!(msg.ends_with("build the examples with `./scripts/build-guests`"), "{msg}");
         assert!(!msg.contains('\n'));
     }
 
@@ -264,29 +229,17 @@ mod tests {
     fn default_dirs_include_the_repo_target() {
         let dirs = default_search_dirs();
         let repo_target = normalize(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-        assert!(
-            dirs.contains(&repo_target.join("guests/wasm32-wasip2/release")),
-            "{dirs:?}"
-        );
-        assert!(
-            dirs.contains(&repo_target.join("guests-debian/wasm32-wasip2/release")),
-            "{dirs:?}"
-        );
+        assert!(dirs.contains(&repo_target.join("guests/wasm32-wasip2/release")), "{dirs:?}");
+        assert!(dirs.contains(&repo_target.join("guests-debian/wasm32-wasip2/release")), "{dirs:?}");
     }
 
     #[test]
     fn exe_layouts() {
-        assert_eq!(
-            target_dir_of_exe(Path::new("/r/target/debug/host")),
-            Some(PathBuf::from("/r/target"))
-        );
+        assert_eq!(target_dir_of_exe(Path::new("/r/target/debug/host")), Some(PathBuf::from("/r/target")));
         assert_eq!(
             target_dir_of_exe(Path::new("/r/target/debug/deps/host-0123")),
             Some(PathBuf::from("/r/target"))
         );
-        assert_eq!(
-            normalize(Path::new("/r/host/../target/./x")),
-            PathBuf::from("/r/target/x")
-        );
+        assert_eq!(normalize(Path::new("/r/host/../target/./x")), PathBuf::from("/r/target/x"));
     }
 }

@@ -65,11 +65,7 @@ pub enum HostError {
 
     /// wasmtime could not compile the component (invalid binary, unsupported feature, …).
     #[error("{} is not a valid component: {message}", .path.display())]
-    Compile {
-        path: PathBuf,
-        message: String,
-        error: wasmtime::Error,
-    },
+    Compile { path: PathBuf, message: String, error: wasmtime::Error },
 
     /// The component imports something the host's linker does not define (or defines with
     /// another type).
@@ -84,18 +80,11 @@ pub enum HostError {
 
     /// The component links but does not export `wasi:cli/run`.
     #[error("{} is not a command: it does not export `wasi:cli/run` ({message})", .path.display())]
-    NotACommand {
-        path: PathBuf,
-        message: String,
-        error: wasmtime::Error,
-    },
+    NotACommand { path: PathBuf, message: String, error: wasmtime::Error },
 
     /// Linking failed for another reason than a missing import.
     #[error("cannot link component: {message}")]
-    Link {
-        message: String,
-        error: wasmtime::Error,
-    },
+    Link { message: String, error: wasmtime::Error },
 
     /// The Tokio runtime could not be started.
     #[error("cannot start the async runtime: {source}")]
@@ -106,10 +95,7 @@ pub enum HostError {
 
     /// The engine (or its compilation cache) could not be set up.
     #[error("cannot set up wasmtime: {message}")]
-    Engine {
-        message: String,
-        error: wasmtime::Error,
-    },
+    Engine { message: String, error: wasmtime::Error },
 
     /// A growth past `--max-memory` was refused and the component then failed.
     #[error("component stopped: it reached the memory limit (--max-memory {}): {message}", size(*.limit))]
@@ -151,9 +137,7 @@ impl HostError {
     /// The process exit code for this error: 3 for a trap, 2 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            HostError::Trap { .. } | HostError::MemoryLimit { .. } | HostError::Busy { .. } => {
-                EXIT_TRAP
-            }
+            HostError::Trap { .. } | HostError::MemoryLimit { .. } | HostError::Busy { .. } => EXIT_TRAP,
             HostError::Timeout { .. } => EXIT_TIMEOUT,
             _ => EXIT_HOST_ERROR,
         }
@@ -245,11 +229,7 @@ pub(crate) fn one_line(error: &wasmtime::Error) -> String {
 
 /// `s` with line breaks (and the indentation after them) collapsed to single spaces.
 pub(crate) fn flatten(s: &str) -> String {
-    s.split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// Classifies an error from `Linker::instantiate_pre`.
@@ -264,16 +244,10 @@ pub(crate) fn classify_link_error(error: wasmtime::Error) -> HostError {
         .iter()
         .position(|m| m.starts_with("component imports ") && m.contains("matching implementation"))
     else {
-        return HostError::Link {
-            message: one_line(&error),
-            error,
-        };
+        return HostError::Link { message: one_line(&error), error };
     };
     let Some(import) = first_backticked(&chain[start]) else {
-        return HostError::Link {
-            message: one_line(&error),
-            error,
-        };
+        return HostError::Link { message: one_line(&error), error };
     };
     let import = import.to_string();
     let path: Vec<&str> = chain[start + 1..]
@@ -291,17 +265,9 @@ pub(crate) fn classify_link_error(error: wasmtime::Error) -> HostError {
     } else if path.is_empty() {
         format!(" in a compatible form: {}", flatten(root))
     } else {
-        format!(
-            " in a compatible form: `{}`: {}",
-            path.join("/"),
-            flatten(root)
-        )
+        format!(" in a compatible form: `{}`: {}", path.join("/"), flatten(root))
     };
-    HostError::UnmetImport {
-        import,
-        reason,
-        error,
-    }
+    HostError::UnmetImport { import, reason, error }
 }
 
 /// The text between the first pair of backticks in `s`.
@@ -341,10 +307,7 @@ mod tests {
     fn not_found_lists_places_and_the_build_command() {
         let e = HostError::ComponentNotFound {
             name: "echo-server.wasm".into(),
-            searched: vec![
-                "echo-server.wasm".into(),
-                "/r/target/guests/wasm32-wasip2/release".into(),
-            ],
+            searched: vec!["echo-server.wasm".into(), "/r/target/guests/wasm32-wasip2/release".into()],
             bare_name: true,
         };
         assert_eq!(
@@ -358,10 +321,7 @@ mod tests {
             searched: vec!["dir/x.wasm".into()],
             bare_name: false,
         };
-        assert_eq!(
-            e.to_string(),
-            "component `dir/x.wasm` not found (looked in: dir/x.wasm)"
-        );
+        assert_eq!(e.to_string(), "component `dir/x.wasm` not found (looked in: dir/x.wasm)");
     }
 
     #[test]
@@ -374,13 +334,8 @@ mod tests {
     fn trap_message_is_the_trap() {
         let e = wasmtime::Error::new(wasmtime::Trap::UnreachableCodeReached)
             .context("error while executing at wasm backtrace:\n    0: 0x1 - f");
-        let RuntimeFailure::Trap(h) = classify_runtime_error(e) else {
-            panic!("not a trap")
-        };
-        assert_eq!(
-            h.to_string(),
-            "component trapped: wasm trap: wasm `unreachable` instruction executed"
-        );
+        let RuntimeFailure::Trap(h) = classify_runtime_error(e) else { panic!("not a trap") };
+        assert_eq!(h.to_string(), "component trapped: wasm trap: wasm `unreachable` instruction executed");
         assert_eq!(h.exit_code(), EXIT_TRAP);
         assert!(h.detail().unwrap().contains("wasm backtrace"));
     }
@@ -400,9 +355,6 @@ mod tests {
     fn link_error_without_the_known_shape_is_kept_whole() {
         let e = wasmtime::Error::msg("something else\nsecond line");
         let h = classify_link_error(e);
-        assert_eq!(
-            h.to_string(),
-            "cannot link component: something else second line"
-        );
+        assert_eq!(h.to_string(), "cannot link component: something else second line");
     }
 }

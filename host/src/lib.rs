@@ -18,8 +18,8 @@
 pub mod cli;
 pub mod component_path;
 pub mod error;
-pub mod logging;
 pub mod limits;
+pub mod logging;
 pub mod network_policy;
 pub mod network_rule;
 pub mod provider;
@@ -33,9 +33,9 @@ use std::path::PathBuf;
 pub use component_path::{resolve_component, resolve_component_in};
 pub use error::{HostError, EXIT_HOST_ERROR, EXIT_RUN_FAILED, EXIT_TIMEOUT, EXIT_TRAP};
 pub use limits::Limits;
-pub use runner::Runner;
 pub use network_policy::NetworkPolicy;
 pub use runner::build_engine;
+pub use runner::Runner;
 
 /// What to run, and how.
 #[derive(Clone, Debug)]
@@ -146,8 +146,8 @@ pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
     };
     match config.timeout {
         None => supervised.await,
-        Some(limit) => tokio::time::timeout(limit, supervised)
-            .await
-            .unwrap_or(Err(HostError::Timeout { limit })),
+        Some(limit) => {
+            tokio::time::timeout(limit, supervised).await.unwrap_or(Err(HostError::Timeout { limit }))
+        }
     }
 }

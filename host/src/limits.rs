@@ -37,7 +37,10 @@ pub struct MemoryLimiter {
 
 impl MemoryLimiter {
     pub fn new(max_memory: Option<u64>) -> Self {
-        MemoryLimiter { max_memory: max_memory.map(|m| usize::try_from(m).unwrap_or(usize::MAX)), refused: false }
+        MemoryLimiter {
+            max_memory: max_memory.map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
+            refused: false,
+        }
     }
 
     /// Whether a growth was refused (the guest then usually traps soon after).
@@ -47,7 +50,12 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         match self.max_memory {
             Some(max) if desired > max => {
                 self.refused = true;
@@ -57,7 +65,12 @@ impl ResourceLimiter for MemoryLimiter {
         }
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         // A table element costs at least a pointer: hold tables to the same budget.
         match self.max_memory {
             Some(max) if desired.saturating_mul(8) > max => {

@@ -202,10 +202,7 @@ impl NetworkPolicy {
     /// Configures `builder` with this policy: the TCP / UDP / name-lookup switches and an address
     /// check that logs a warning for every denied use.
     pub fn apply(&self, builder: &mut WasiCtxBuilder) {
-        builder
-            .allow_tcp(self.tcp)
-            .allow_udp(self.udp)
-            .allow_ip_name_lookup(self.ip_name_lookup);
+        builder.allow_tcp(self.tcp).allow_udp(self.udp).allow_ip_name_lookup(self.ip_name_lookup);
         let policy = Arc::new(self.clone());
         builder.socket_addr_check(move |addr, use_| {
             let allowed = match policy.denial(addr, use_) {
@@ -240,23 +237,14 @@ pub struct Denial {
 
 impl fmt::Display for Denial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "denied {:?} {} {}: {}",
-            self.use_,
-            preposition(self.use_),
-            self.addr,
-            self.reason
-        )
+        write!(f, "denied {:?} {} {}: {}", self.use_, preposition(self.use_), self.addr, self.reason)
     }
 }
 
 fn is_loopback(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_loopback(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
     }
 }
 
@@ -282,12 +270,7 @@ mod tests {
     fn loopback_is_allowed_for_every_tcp_use() {
         let p = NetworkPolicy::loopback_only();
         for use_ in [TcpBind, TcpListen, TcpAccept, TcpConnect] {
-            for addr in [
-                "127.0.0.1:8080",
-                "127.1.2.3:1",
-                "[::1]:8080",
-                "[::ffff:127.0.0.1]:80",
-            ] {
+            for addr in ["127.0.0.1:8080", "127.1.2.3:1", "[::1]:8080", "[::ffff:127.0.0.1]:80"] {
                 assert!(p.allows(a(addr), use_), "{addr} {use_:?}");
             }
         }
@@ -297,12 +280,7 @@ mod tests {
     fn other_addresses_are_denied() {
         let p = NetworkPolicy::loopback_only();
         for use_ in [TcpBind, TcpListen, TcpAccept, TcpConnect] {
-            for addr in [
-                "10.0.0.1:80",
-                "192.168.1.1:80",
-                "8.8.8.8:53",
-                "[2001:db8::1]:80",
-            ] {
+            for addr in ["10.0.0.1:80", "192.168.1.1:80", "8.8.8.8:53", "[2001:db8::1]:80"] {
                 assert!(!p.allows(a(addr), use_), "{addr} {use_:?}");
             }
         }
@@ -392,9 +370,8 @@ mod tests {
 
     #[test]
     fn deny_wins_over_allow_and_names_the_rule() {
-        let p = NetworkPolicy::loopback_only()
-            .allow_net(rules("*"))
-            .deny_net(rules("127.0.0.1:22,10.0.0.0/8"));
+        let p =
+            NetworkPolicy::loopback_only().allow_net(rules("*")).deny_net(rules("127.0.0.1:22,10.0.0.0/8"));
         assert!(p.allows(a("127.0.0.1:80"), TcpConnect));
         assert_eq!(
             p.denial(a("127.0.0.1:22"), TcpConnect).unwrap().to_string(),

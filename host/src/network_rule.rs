@@ -11,7 +11,10 @@ use std::ops::RangeInclusive;
 enum Hosts {
     Any,
     /// A network: the address and how many leading bits must match.
-    Network { base: IpAddr, prefix: u8 },
+    Network {
+        base: IpAddr,
+        prefix: u8,
+    },
     /// The addresses a host name resolved to.
     Resolved(Vec<IpAddr>),
 }

@@ -85,8 +85,7 @@ use crate::runner::{self, HostState};
 use crate::{HostError, NetworkPolicy};
 
 pub use bindings::exports::wasio::streams::types::{
-    ConnectOptions, Error, IncompleteRead, IpSocketAddress, LimitOverrun, ServerOptions,
-    WriteBufferLimits,
+    ConnectOptions, Error, IncompleteRead, IpSocketAddress, LimitOverrun, ServerOptions, WriteBufferLimits,
 };
 
 /// The generated interface handle (`exports::wasio::streams::types::Guest`).
@@ -110,11 +109,7 @@ pub struct ProviderConfig {
 impl ProviderConfig {
     /// `network`, with stdio inherited from the host.
     pub fn new(network: NetworkPolicy) -> Self {
-        ProviderConfig {
-            network,
-            stdin: None,
-            capture_stdout: false,
-        }
+        ProviderConfig { network, stdin: None, capture_stdout: false }
     }
 
     /// The guest reads `bytes`, then EOF, from stdin.
@@ -146,9 +141,7 @@ impl ProviderPre {
         let engine = runner::engine(false, true, false)?;
         let component: Component = runner::compile(&engine, path, bytes).await?;
         let linker = runner::wasi_linker(&engine)?;
-        let instance_pre = linker
-            .instantiate_pre(&component)
-            .map_err(classify_link_error)?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(classify_link_error)?;
         let pre = bindings::ProviderPre::new(instance_pre).map_err(|error| HostError::Link {
             message: format!(
                 "{} does not export `wasio:streams/types@0.1.0`: {}",
@@ -175,26 +168,19 @@ impl ProviderPre {
         builder.arg("streams-provider");
         config.network.apply(&mut builder);
         let mut store = Store::new(&self.engine, HostState::new(builder.build()));
-        let bindings =
-            match tokio::task::unconstrained(self.pre.instantiate_async(&mut store)).await {
-                Ok(bindings) => bindings,
-                Err(error) => {
-                    return Err(match classify_runtime_error(error) {
-                        RuntimeFailure::Trap(e) => e,
-                        RuntimeFailure::Exit(code) => HostError::Trap {
-                            message: format!("the provider exited with code {code} while starting"),
-                            error: wasmtime::Error::msg(format!("exit({code})")),
-                        },
-                    })
-                }
-            };
-        Ok(Provider {
-            store,
-            bindings,
-            stdout,
-            pollables: HashMap::new(),
-            next_id: 0,
-        })
+        let bindings = match tokio::task::unconstrained(self.pre.instantiate_async(&mut store)).await {
+            Ok(bindings) => bindings,
+            Err(error) => {
+                return Err(match classify_runtime_error(error) {
+                    RuntimeFailure::Trap(e) => e,
+                    RuntimeFailure::Exit(code) => HostError::Trap {
+                        message: format!("the provider exited with code {code} while starting"),
+                        error: wasmtime::Error::msg(format!("exit({code})")),
+                    },
+                })
+            }
+        };
+        Ok(Provider { store, bindings, stdout, pollables: HashMap::new(), next_id: 0 })
     }
 }
 
@@ -263,10 +249,7 @@ impl Provider {
     /// Compiles, links and instantiates the component at `path` with `policy` and the host's
     /// stdio. To instantiate many, compile once with [`ProviderPre::load`].
     pub async fn instantiate(path: &Path, policy: NetworkPolicy) -> Result<Provider, HostError> {
-        ProviderPre::load(path)
-            .await?
-            .instantiate(ProviderConfig::new(policy))
-            .await
+        ProviderPre::load(path).await?.instantiate(ProviderConfig::new(policy)).await
     }
 
     /// What the guest wrote to stdout so far, when [`ProviderConfig::capture_stdout`] was set.
@@ -280,17 +263,11 @@ impl Provider {
     }
 
     fn reader_handle(&mut self, resource: ResourceAny) -> ReaderHandle {
-        ReaderHandle {
-            id: self.next_id(),
-            resource,
-        }
+        ReaderHandle { id: self.next_id(), resource }
     }
 
     fn writer_handle(&mut self, resource: ResourceAny) -> WriterHandle {
-        WriterHandle {
-            id: self.next_id(),
-            resource,
-        }
+        WriterHandle { id: self.next_id(), resource }
     }
 
     fn pair(&mut self, (r, w): (ResourceAny, ResourceAny)) -> (ReaderHandle, WriterHandle) {
@@ -312,8 +289,7 @@ impl Provider {
         port: u16,
         options: Option<ConnectOptions>,
     ) -> wasmtime::Result<Result<(ReaderHandle, WriterHandle), Error>> {
-        let result = call!(self, |api, store| api
-            .call_open_connection(store, host, port, options));
+        let result = call!(self, |api, store| api.call_open_connection(store, host, port, options));
         Ok(result?.map(|pair| self.pair(pair)))
     }
 
@@ -324,12 +300,8 @@ impl Provider {
         port: u16,
         options: Option<ServerOptions>,
     ) -> wasmtime::Result<Result<ServerHandle, Error>> {
-        let result = call!(self, |api, store| api
-            .call_start_server(store, host, port, options));
-        Ok(result?.map(|resource| ServerHandle {
-            id: self.next_id(),
-            resource,
-        }))
+        let result = call!(self, |api, store| api.call_start_server(store, host, port, options));
+        Ok(result?.map(|resource| ServerHandle { id: self.next_id(), resource }))
     }
 
     /// `stdin-reader`: a reader over the guest's stdin.
@@ -350,21 +322,13 @@ impl Provider {
     // ---- reader ----------------------------------------------------------------------
 
     /// `reader.read(n)`.
-    pub async fn read(
-        &mut self,
-        r: &ReaderHandle,
-        n: i64,
-    ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_read(store, r.resource, n))
+    pub async fn read(&mut self, r: &ReaderHandle, n: i64) -> wasmtime::Result<Result<Vec<u8>, Error>> {
+        call!(self, |api, store| api.reader().call_read(store, r.resource, n))
     }
 
     /// `reader.readline`.
     pub async fn readline(&mut self, r: &ReaderHandle) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_readline(store, r.resource))
+        call!(self, |api, store| api.reader().call_readline(store, r.resource))
     }
 
     /// `reader.readexactly(n)`.
@@ -373,9 +337,7 @@ impl Provider {
         r: &ReaderHandle,
         n: u64,
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_readexactly(store, r.resource, n))
+        call!(self, |api, store| api.reader().call_readexactly(store, r.resource, n))
     }
 
     /// `reader.readuntil(separator)`.
@@ -384,9 +346,7 @@ impl Provider {
         r: &ReaderHandle,
         separator: &[u8],
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_readuntil(store, r.resource, separator))
+        call!(self, |api, store| api.reader().call_readuntil(store, r.resource, separator))
     }
 
     /// `reader.readuntil-any(separators)`.
@@ -395,30 +355,22 @@ impl Provider {
         r: &ReaderHandle,
         separators: &[Vec<u8>],
     ) -> wasmtime::Result<Result<Vec<u8>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_readuntil_any(store, r.resource, separators))
+        call!(self, |api, store| api.reader().call_readuntil_any(store, r.resource, separators))
     }
 
     /// `reader.at-eof`.
     pub async fn at_eof(&mut self, r: &ReaderHandle) -> wasmtime::Result<bool> {
-        call!(self, |api, store| api
-            .reader()
-            .call_at_eof(store, r.resource))
+        call!(self, |api, store| api.reader().call_at_eof(store, r.resource))
     }
 
     /// `reader.limit`.
     pub async fn limit(&mut self, r: &ReaderHandle) -> wasmtime::Result<u64> {
-        call!(self, |api, store| api
-            .reader()
-            .call_limit(store, r.resource))
+        call!(self, |api, store| api.reader().call_limit(store, r.resource))
     }
 
     /// `reader.exception`.
     pub async fn exception(&mut self, r: &ReaderHandle) -> wasmtime::Result<Option<Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_exception(store, r.resource))
+        call!(self, |api, store| api.reader().call_exception(store, r.resource))
     }
 
     /// `reader.try-read(n)`.
@@ -427,9 +379,7 @@ impl Provider {
         r: &ReaderHandle,
         n: i64,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_try_read(store, r.resource, n))
+        call!(self, |api, store| api.reader().call_try_read(store, r.resource, n))
     }
 
     /// `reader.try-readline`.
@@ -437,9 +387,7 @@ impl Provider {
         &mut self,
         r: &ReaderHandle,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_try_readline(store, r.resource))
+        call!(self, |api, store| api.reader().call_try_readline(store, r.resource))
     }
 
     /// `reader.try-readexactly(n)`.
@@ -448,9 +396,7 @@ impl Provider {
         r: &ReaderHandle,
         n: u64,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_try_readexactly(store, r.resource, n))
+        call!(self, |api, store| api.reader().call_try_readexactly(store, r.resource, n))
     }
 
     /// `reader.try-readuntil(separator)`.
@@ -459,9 +405,7 @@ impl Provider {
         r: &ReaderHandle,
         separator: &[u8],
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_try_readuntil(store, r.resource, separator))
+        call!(self, |api, store| api.reader().call_try_readuntil(store, r.resource, separator))
     }
 
     /// `reader.try-readuntil-any(separators)`.
@@ -470,37 +414,25 @@ impl Provider {
         r: &ReaderHandle,
         separators: &[Vec<u8>],
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
-        call!(self, |api, store| api
-            .reader()
-            .call_try_readuntil_any(store, r.resource, separators))
+        call!(self, |api, store| api.reader().call_try_readuntil_any(store, r.resource, separators))
     }
 
     /// `reader.subscribe`: ready when a `try-*` read may make progress.
     pub async fn subscribe_reader(&mut self, r: &ReaderHandle) -> wasmtime::Result<PollableHandle> {
-        let pollable = call!(self, |api, store| api
-            .reader()
-            .call_subscribe(store, r.resource))?;
+        let pollable = call!(self, |api, store| api.reader().call_subscribe(store, r.resource))?;
         Ok(self.pollable_handle(pollable, r.id))
     }
 
     /// `reader.buffer-size`.
     pub async fn buffer_size(&mut self, r: &ReaderHandle) -> wasmtime::Result<u64> {
-        call!(self, |api, store| api
-            .reader()
-            .call_buffer_size(store, r.resource))
+        call!(self, |api, store| api.reader().call_buffer_size(store, r.resource))
     }
 
     // ---- writer ----------------------------------------------------------------------
 
     /// `writer.write(data)`.
-    pub async fn write(
-        &mut self,
-        w: &WriterHandle,
-        data: &[u8],
-    ) -> wasmtime::Result<Result<(), Error>> {
-        call!(self, |api, store| api
-            .writer()
-            .call_write(store, w.resource, data))
+    pub async fn write(&mut self, w: &WriterHandle, data: &[u8]) -> wasmtime::Result<Result<(), Error>> {
+        call!(self, |api, store| api.writer().call_write(store, w.resource, data))
     }
 
     /// `writer.writelines(lines)`.
@@ -509,100 +441,68 @@ impl Provider {
         w: &WriterHandle,
         lines: &[Vec<u8>],
     ) -> wasmtime::Result<Result<(), Error>> {
-        call!(self, |api, store| api
-            .writer()
-            .call_writelines(store, w.resource, lines))
+        call!(self, |api, store| api.writer().call_writelines(store, w.resource, lines))
     }
 
     /// `writer.drain`.
     pub async fn drain(&mut self, w: &WriterHandle) -> wasmtime::Result<Result<(), Error>> {
-        call!(self, |api, store| api
-            .writer()
-            .call_drain(store, w.resource))
+        call!(self, |api, store| api.writer().call_drain(store, w.resource))
     }
 
     /// `writer.try-drain`: true once the queue is at or below the low mark.
     pub async fn try_drain(&mut self, w: &WriterHandle) -> wasmtime::Result<Result<bool, Error>> {
-        call!(self, |api, store| api
-            .writer()
-            .call_try_drain(store, w.resource))
+        call!(self, |api, store| api.writer().call_try_drain(store, w.resource))
     }
 
     /// `writer.subscribe`: ready when `try-drain` or `try-wait-closed` may make progress.
     pub async fn subscribe_writer(&mut self, w: &WriterHandle) -> wasmtime::Result<PollableHandle> {
-        let pollable = call!(self, |api, store| api
-            .writer()
-            .call_subscribe(store, w.resource))?;
+        let pollable = call!(self, |api, store| api.writer().call_subscribe(store, w.resource))?;
         Ok(self.pollable_handle(pollable, w.id))
     }
 
     /// `writer.write-eof`.
     pub async fn write_eof(&mut self, w: &WriterHandle) -> wasmtime::Result<Result<(), Error>> {
-        call!(self, |api, store| api
-            .writer()
-            .call_write_eof(store, w.resource))
+        call!(self, |api, store| api.writer().call_write_eof(store, w.resource))
     }
 
     /// `writer.can-write-eof`.
     pub async fn can_write_eof(&mut self, w: &WriterHandle) -> wasmtime::Result<bool> {
-        call!(self, |api, store| api
-            .writer()
-            .call_can_write_eof(store, w.resource))
+        call!(self, |api, store| api.writer().call_can_write_eof(store, w.resource))
     }
 
     /// `writer.close`.
     pub async fn close(&mut self, w: &WriterHandle) -> wasmtime::Result<()> {
-        call!(self, |api, store| api
-            .writer()
-            .call_close(store, w.resource))
+        call!(self, |api, store| api.writer().call_close(store, w.resource))
     }
 
     /// `writer.is-closing`.
     pub async fn is_closing(&mut self, w: &WriterHandle) -> wasmtime::Result<bool> {
-        call!(self, |api, store| api
-            .writer()
-            .call_is_closing(store, w.resource))
+        call!(self, |api, store| api.writer().call_is_closing(store, w.resource))
     }
 
     /// `writer.abort`.
     pub async fn abort(&mut self, w: &WriterHandle) -> wasmtime::Result<()> {
-        call!(self, |api, store| api
-            .writer()
-            .call_abort(store, w.resource))
+        call!(self, |api, store| api.writer().call_abort(store, w.resource))
     }
 
     /// `writer.wait-closed`.
     pub async fn wait_closed(&mut self, w: &WriterHandle) -> wasmtime::Result<Result<(), Error>> {
-        call!(self, |api, store| api
-            .writer()
-            .call_wait_closed(store, w.resource))
+        call!(self, |api, store| api.writer().call_wait_closed(store, w.resource))
     }
 
     /// `writer.try-wait-closed`: true once closed.
-    pub async fn try_wait_closed(
-        &mut self,
-        w: &WriterHandle,
-    ) -> wasmtime::Result<Result<bool, Error>> {
-        call!(self, |api, store| api
-            .writer()
-            .call_try_wait_closed(store, w.resource))
+    pub async fn try_wait_closed(&mut self, w: &WriterHandle) -> wasmtime::Result<Result<bool, Error>> {
+        call!(self, |api, store| api.writer().call_try_wait_closed(store, w.resource))
     }
 
     /// `writer.get-write-buffer-size`.
     pub async fn get_write_buffer_size(&mut self, w: &WriterHandle) -> wasmtime::Result<u64> {
-        call!(self, |api, store| api
-            .writer()
-            .call_get_write_buffer_size(store, w.resource))
+        call!(self, |api, store| api.writer().call_get_write_buffer_size(store, w.resource))
     }
 
     /// `writer.get-write-buffer-limits`.
-    pub async fn get_write_buffer_limits(
-        &mut self,
-        w: &WriterHandle,
-    ) -> wasmtime::Result<WriteBufferLimits> {
-        call!(self, |api, store| api
-            .writer()
-            .call_get_write_buffer_limits(store, w.resource))
+    pub async fn get_write_buffer_limits(&mut self, w: &WriterHandle) -> wasmtime::Result<WriteBufferLimits> {
+        call!(self, |api, store| api.writer().call_get_write_buffer_limits(store, w.resource))
     }
 
     /// `writer.set-write-buffer-limits(high, low)`.
@@ -612,30 +512,18 @@ impl Provider {
         high: Option<u64>,
         low: Option<u64>,
     ) -> wasmtime::Result<Result<(), Error>> {
-        call!(self, |api, store| api
-            .writer()
-            .call_set_write_buffer_limits(store, w.resource, high, low))
+        call!(self, |api, store| api.writer().call_set_write_buffer_limits(store, w.resource, high, low))
     }
 
     /// `writer.peername`.
-    pub async fn peername(
-        &mut self,
-        w: &WriterHandle,
-    ) -> wasmtime::Result<Result<SocketAddr, Error>> {
-        let result = call!(self, |api, store| api
-            .writer()
-            .call_peername(store, w.resource))?;
+    pub async fn peername(&mut self, w: &WriterHandle) -> wasmtime::Result<Result<SocketAddr, Error>> {
+        let result = call!(self, |api, store| api.writer().call_peername(store, w.resource))?;
         Ok(result.map(SocketAddr::from))
     }
 
     /// `writer.sockname`.
-    pub async fn sockname(
-        &mut self,
-        w: &WriterHandle,
-    ) -> wasmtime::Result<Result<SocketAddr, Error>> {
-        let result = call!(self, |api, store| api
-            .writer()
-            .call_sockname(store, w.resource))?;
+    pub async fn sockname(&mut self, w: &WriterHandle) -> wasmtime::Result<Result<SocketAddr, Error>> {
+        let result = call!(self, |api, store| api.writer().call_sockname(store, w.resource))?;
         Ok(result.map(SocketAddr::from))
     }
 
@@ -646,9 +534,7 @@ impl Provider {
         &mut self,
         s: &ServerHandle,
     ) -> wasmtime::Result<Result<(ReaderHandle, WriterHandle), Error>> {
-        let result = call!(self, |api, store| api
-            .server()
-            .call_accept(store, s.resource));
+        let result = call!(self, |api, store| api.server().call_accept(store, s.resource));
         Ok(result?.map(|pair| self.pair(pair)))
     }
 
@@ -657,75 +543,55 @@ impl Provider {
         &mut self,
         s: &ServerHandle,
     ) -> wasmtime::Result<Result<Option<(ReaderHandle, WriterHandle)>, Error>> {
-        let result = call!(self, |api, store| api
-            .server()
-            .call_try_accept(store, s.resource));
+        let result = call!(self, |api, store| api.server().call_try_accept(store, s.resource));
         Ok(result?.map(|pair| pair.map(|pair| self.pair(pair))))
     }
 
     /// `server.subscribe`: ready when `try-accept` or `try-wait-closed` may make progress.
     pub async fn subscribe_server(&mut self, s: &ServerHandle) -> wasmtime::Result<PollableHandle> {
-        let pollable = call!(self, |api, store| api
-            .server()
-            .call_subscribe(store, s.resource))?;
+        let pollable = call!(self, |api, store| api.server().call_subscribe(store, s.resource))?;
         Ok(self.pollable_handle(pollable, s.id))
     }
 
     /// `server.start-serving`.
     pub async fn start_serving(&mut self, s: &ServerHandle) -> wasmtime::Result<Result<(), Error>> {
-        call!(self, |api, store| api
-            .server()
-            .call_start_serving(store, s.resource))
+        call!(self, |api, store| api.server().call_start_serving(store, s.resource))
     }
 
     /// `server.is-serving`.
     pub async fn is_serving(&mut self, s: &ServerHandle) -> wasmtime::Result<bool> {
-        call!(self, |api, store| api
-            .server()
-            .call_is_serving(store, s.resource))
+        call!(self, |api, store| api.server().call_is_serving(store, s.resource))
     }
 
     /// `server.sockets`: the bound addresses.
     pub async fn sockets(&mut self, s: &ServerHandle) -> wasmtime::Result<Vec<SocketAddr>> {
-        let addresses = call!(self, |api, store| api
-            .server()
-            .call_sockets(store, s.resource))?;
+        let addresses = call!(self, |api, store| api.server().call_sockets(store, s.resource))?;
         Ok(addresses.into_iter().map(SocketAddr::from).collect())
     }
 
     /// `server.close`.
     pub async fn close_server(&mut self, s: &ServerHandle) -> wasmtime::Result<()> {
-        call!(self, |api, store| api
-            .server()
-            .call_close(store, s.resource))
+        call!(self, |api, store| api.server().call_close(store, s.resource))
     }
 
     /// `server.close-clients`.
     pub async fn close_clients(&mut self, s: &ServerHandle) -> wasmtime::Result<()> {
-        call!(self, |api, store| api
-            .server()
-            .call_close_clients(store, s.resource))
+        call!(self, |api, store| api.server().call_close_clients(store, s.resource))
     }
 
     /// `server.abort-clients`.
     pub async fn abort_clients(&mut self, s: &ServerHandle) -> wasmtime::Result<()> {
-        call!(self, |api, store| api
-            .server()
-            .call_abort_clients(store, s.resource))
+        call!(self, |api, store| api.server().call_abort_clients(store, s.resource))
     }
 
     /// `server.wait-closed`.
     pub async fn wait_closed_server(&mut self, s: &ServerHandle) -> wasmtime::Result<()> {
-        call!(self, |api, store| api
-            .server()
-            .call_wait_closed(store, s.resource))
+        call!(self, |api, store| api.server().call_wait_closed(store, s.resource))
     }
 
     /// `server.try-wait-closed`.
     pub async fn try_wait_closed_server(&mut self, s: &ServerHandle) -> wasmtime::Result<bool> {
-        call!(self, |api, store| api
-            .server()
-            .call_try_wait_closed(store, s.resource))
+        call!(self, |api, store| api.server().call_try_wait_closed(store, s.resource))
     }
 
     // ---- wasi:io/poll ----------------------------------------------------------------
@@ -736,9 +602,10 @@ impl Provider {
     pub async fn poll(&mut self, pollables: &[&PollableHandle]) -> wasmtime::Result<Vec<u32>> {
         let mut list = Vec::with_capacity(pollables.len());
         for p in pollables {
-            let live = self.pollables.get(&p.id).ok_or_else(|| {
-                wasmtime::Error::msg("poll: the pollable was dropped with its resource")
-            })?;
+            let live = self
+                .pollables
+                .get(&p.id)
+                .ok_or_else(|| wasmtime::Error::msg("poll: the pollable was dropped with its resource"))?;
             list.push(Resource::<DynPollable>::new_borrow(live.resource.rep()));
         }
         let table = self.store.data_mut().ctx().table;
@@ -773,12 +640,8 @@ impl Provider {
 
     /// Drops the pollables still subscribed from the resource `owner`.
     fn drop_pollables_of(&mut self, owner: Id) -> wasmtime::Result<()> {
-        let ids: Vec<Id> = self
-            .pollables
-            .iter()
-            .filter(|(_, live)| live.owner == owner)
-            .map(|(id, _)| *id)
-            .collect();
+        let ids: Vec<Id> =
+            self.pollables.iter().filter(|(_, live)| live.owner == owner).map(|(id, _)| *id).collect();
         for id in ids {
             self.drop_pollable(PollableHandle { id })?;
         }

@@ -20,9 +20,7 @@ use wasmtime::{Cache, CacheConfig, Config, Engine, Store, Strategy, WasmBacktrac
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::error::{
-    classify_link_error, classify_runtime_error, one_line, HostError, RuntimeFailure,
-};
+use crate::error::{classify_link_error, classify_runtime_error, one_line, HostError, RuntimeFailure};
 use crate::wasm_kind::{wasm_kind, WasmKind};
 use crate::{RunConfig, RunOutcome};
 
@@ -53,10 +51,7 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
     }
 }
 
@@ -93,10 +88,7 @@ pub(crate) fn engine(verbose: bool, cache: bool, epoch_interruption: bool) -> Re
             Err(e) => tracing::debug!("compilation cache disabled: {}", one_line(&e)),
         }
     }
-    Engine::new(&wasm_config).map_err(|error| HostError::Engine {
-        message: one_line(&error),
-        error,
-    })
+    Engine::new(&wasm_config).map_err(|error| HostError::Engine { message: one_line(&error), error })
 }
 
 /// Runs `config.component` to completion; see [`crate::run`].
@@ -154,7 +146,11 @@ impl Runner {
                 }
                 match runtime_failure(error) {
                     Err(HostError::Trap { message, error }) if state.memory.refused() => {
-                        Err(HostError::MemoryLimit { limit: limits.max_memory.unwrap_or_default(), message, error })
+                        Err(HostError::MemoryLimit {
+                            limit: limits.max_memory.unwrap_or_default(),
+                            message,
+                            error,
+                        })
                     }
                     other => other,
                 }
@@ -167,10 +163,8 @@ impl Runner {
 /// [`crate::provider`]).
 pub(crate) fn wasi_linker(engine: &Engine) -> Result<Linker<HostState>, HostError> {
     let mut linker: Linker<HostState> = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|error| HostError::Engine {
-        message: one_line(&error),
-        error,
-    })?;
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
     Ok(linker)
 }
 
@@ -183,17 +177,10 @@ fn runtime_failure(error: wasmtime::Error) -> Result<RunOutcome, HostError> {
 
 /// Reads the file and rejects what is not a component before wasmtime sees it.
 pub(crate) fn read_component(path: &Path) -> Result<Vec<u8>, HostError> {
-    let bytes = std::fs::read(path).map_err(|source| HostError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| HostError::Read { path: path.to_path_buf(), source })?;
     match wasm_kind(&bytes) {
-        WasmKind::NotWasm => Err(HostError::NotWasm {
-            path: path.to_path_buf(),
-        }),
-        WasmKind::CoreModule => Err(HostError::CoreModule {
-            path: path.to_path_buf(),
-        }),
+        WasmKind::NotWasm => Err(HostError::NotWasm { path: path.to_path_buf() }),
+        WasmKind::CoreModule => Err(HostError::CoreModule { path: path.to_path_buf() }),
         // Unknown layers fall through to wasmtime, whose message names the problem.
         WasmKind::Component | WasmKind::UnknownLayer(_) => Ok(bytes),
     }
@@ -201,20 +188,13 @@ pub(crate) fn read_component(path: &Path) -> Result<Vec<u8>, HostError> {
 
 /// Compiles on tokio's blocking pool: Cranelift takes a while for a large component and should
 /// not stall the executor that tests may share with their own client tasks.
-pub(crate) async fn compile(
-    engine: &Engine,
-    path: &Path,
-    bytes: Vec<u8>,
-) -> Result<Component, HostError> {
+pub(crate) async fn compile(engine: &Engine, path: &Path, bytes: Vec<u8>) -> Result<Component, HostError> {
     let started = Instant::now();
     let engine = engine.clone();
-    let compiled = tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes))
-        .await
-        .unwrap_or_else(|join_error| {
-            Err(wasmtime::Error::msg(format!(
-                "compilation task failed: {join_error}"
-            )))
-        });
+    let compiled =
+        tokio::task::spawn_blocking(move || Component::from_binary(&engine, &bytes)).await.unwrap_or_else(
+            |join_error| Err(wasmtime::Error::msg(format!("compilation task failed: {join_error}"))),
+        );
     tracing::debug!("compiled {} in {:?}", path.display(), started.elapsed());
     compiled.map_err(|error| HostError::Compile {
         path: path.to_path_buf(),
@@ -234,19 +214,16 @@ fn wasi_ctx(config: &RunConfig) -> Result<WasiCtx, HostError> {
     config.network.apply(&mut builder);
     for dir in &config.dirs {
         let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-        builder.preopened_dir(&dir.host, &dir.guest, perms).map_err(|error| {
-            HostError::Preopen { path: dir.host.clone(), message: one_line(&error) }
-        })?;
+        builder
+            .preopened_dir(&dir.host, &dir.guest, perms)
+            .map_err(|error| HostError::Preopen { path: dir.host.clone(), message: one_line(&error) })?;
     }
     Ok(builder.build())
 }
 
 /// The component's file name (`echo-server.wasm`), or the whole path if it has none.
 fn argv0(path: &Path) -> String {
-    path.file_name()
-        .unwrap_or(path.as_os_str())
-        .to_string_lossy()
-        .into_owned()
+    path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned()
 }
 
 #[cfg(test)]

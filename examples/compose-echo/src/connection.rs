@@ -19,12 +19,7 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(reader: Reader, writer: Writer) -> Connection {
-        Connection {
-            reader,
-            writer,
-            paused: false,
-            closing: false,
-        }
+        Connection { reader, writer, paused: false, closing: false }
     }
 
     /// Pollables for what this connection waits for now. The caller drops them

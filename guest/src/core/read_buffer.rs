@@ -218,9 +218,7 @@ impl ReadBuffer {
     pub fn readexactly(&mut self, n: i64) -> Step<Vec<u8>> {
         // The argument check precedes the stored exception.
         if n < 0 {
-            return Step::Ready(Err(Error::invalid_argument(
-                "readexactly size can not be less than zero",
-            )));
+            return Step::Ready(Err(Error::invalid_argument("readexactly size can not be less than zero")));
         }
         if let Some(error) = &self.exception {
             return Step::Ready(Err(error.clone()));
@@ -243,11 +241,7 @@ impl ReadBuffer {
     /// asyncio's `readuntil(separators)` (S:574-686, A.2.6). Separator validation is
     /// [`Separators::new`]'s job and so happens before this (and before the exception
     /// check), as in asyncio.
-    pub fn readuntil(
-        &mut self,
-        separators: &Separators,
-        search: &mut SearchState,
-    ) -> Step<Vec<u8>> {
+    pub fn readuntil(&mut self, separators: &Separators, search: &mut SearchState) -> Step<Vec<u8>> {
         let step = self.readuntil_step(separators, search);
         if let Step::Ready(_) = step {
             *search = SearchState::default();
@@ -255,11 +249,7 @@ impl ReadBuffer {
         step
     }
 
-    fn readuntil_step(
-        &mut self,
-        separators: &Separators,
-        search: &mut SearchState,
-    ) -> Step<Vec<u8>> {
+    fn readuntil_step(&mut self, separators: &Separators, search: &mut SearchState) -> Step<Vec<u8>> {
         if let Some(error) = &self.exception {
             return Step::Ready(Err(error.clone()));
         }

@@ -220,11 +220,7 @@ mod tests {
                                 (start >= from && &hay[start..end] == *sep).then_some((start, end))
                             })
                         });
-                        assert_eq!(
-                            s.find_earliest_end(&hay, from),
-                            naive,
-                            "{hay:?} {from} {set:?}"
-                        );
+                        assert_eq!(s.find_earliest_end(&hay, from), naive, "{hay:?} {from} {set:?}");
                     }
                 }
             }

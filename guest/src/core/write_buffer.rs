@@ -238,10 +238,7 @@ mod tests {
         w.request_eof();
         w.request_eof();
         assert!(w.eof_requested());
-        assert_eq!(
-            w.write(b"x"),
-            Err(Error::Closed("Cannot call write() after write_eof()".into()))
-        );
+        assert_eq!(w.write(b"x"), Err(Error::Closed("Cannot call write() after write_eof()".into())));
         assert_eq!(
             w.writelines([b"x"]),
             Err(Error::Closed("Cannot call writelines() after write_eof()".into()))

@@ -88,10 +88,7 @@ impl Wake for MainWaker {
 /// Panics when called inside another `block_on` (there is one runtime per component
 /// instance) or when nothing can ever wake the main future (a deadlock).
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    assert!(
-        !IN_BLOCK_ON.with(|flag| flag.replace(true)),
-        "wasio::runtime::block_on called inside block_on"
-    );
+    assert!(!IN_BLOCK_ON.with(|flag| flag.replace(true)), "wasio::runtime::block_on called inside block_on");
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {

@@ -34,10 +34,7 @@ fn fixture(name: &str, bytes: &[u8]) -> Fixture {
 }
 
 fn config(path: PathBuf) -> RunConfig {
-    RunConfig {
-        cache: false,
-        ..RunConfig::new(path)
-    }
+    RunConfig { cache: false, ..RunConfig::new(path) }
 }
 
 async fn run_wat(name: &str, wat: &str) -> Result<RunOutcome, HostError> {
@@ -70,10 +67,7 @@ async fn not_wasm() {
     let file = fixture("not-wasm.wasm", b"#!/bin/sh\necho hello\n");
     let path = file.path();
     let err = run(&config(path.clone())).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!("{} is not a WebAssembly file", path.display())
-    );
+    assert_eq!(err.to_string(), format!("{} is not a WebAssembly file", path.display()));
     assert_eq!(err.exit_code(), EXIT_HOST_ERROR);
 }
 
@@ -94,9 +88,7 @@ async fn core_module() {
 
 #[tokio::test]
 async fn missing_file() {
-    let err = run(&config("/nonexistent/x.wasm".into()))
-        .await
-        .unwrap_err();
+    let err = run(&config("/nonexistent/x.wasm".into())).await.unwrap_err();
     assert!(matches!(err, HostError::Read { .. }), "{err}");
     assert_eq!(err.exit_code(), EXIT_HOST_ERROR);
 }
@@ -108,22 +100,16 @@ async fn invalid_component() {
     let path = file.path();
     let err = run(&config(path.clone())).await.unwrap_err();
     let msg = err.to_string();
-    assert!(
-        msg.starts_with(&format!("{} is not a valid component: ", path.display())),
-        "{msg}"
-    );
+    assert!(msg.starts_with(&format!("{} is not a valid component: ", path.display())), "{msg}");
     assert!(!msg.contains('\n'), "{msg}");
     assert_eq!(err.exit_code(), EXIT_HOST_ERROR);
 }
 
 #[tokio::test]
 async fn unmet_import() {
-    let err = run_wat(
-        "unmet.wasm",
-        r#"(component (import "foo:bar/baz" (instance (export "f" (func)))))"#,
-    )
-    .await
-    .unwrap_err();
+    let err = run_wat("unmet.wasm", r#"(component (import "foo:bar/baz" (instance (export "f" (func)))))"#)
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "component imports `foo:bar/baz`, which this host does not provide (missing `f`)"
@@ -133,13 +119,8 @@ async fn unmet_import() {
 
 #[tokio::test]
 async fn unmet_import_of_a_bare_function() {
-    let err = run_wat("unmet-func.wasm", r#"(component (import "frob" (func)))"#)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "component imports `frob`, which this host does not provide"
-    );
+    let err = run_wat("unmet-func.wasm", r#"(component (import "frob" (func)))"#).await.unwrap_err();
+    assert_eq!(err.to_string(), "component imports `frob`, which this host does not provide");
 }
 
 #[tokio::test]
@@ -169,10 +150,7 @@ async fn not_a_command() {
     let err = run(&config(path.clone())).await.unwrap_err();
     let msg = err.to_string();
     assert!(
-        msg.starts_with(&format!(
-            "{} is not a command: it does not export `wasi:cli/run`",
-            path.display()
-        )),
+        msg.starts_with(&format!("{} is not a command: it does not export `wasi:cli/run`", path.display())),
         "{msg}"
     );
     assert!(!msg.contains('\n'), "{msg}");
@@ -180,10 +158,7 @@ async fn not_a_command() {
 
 #[tokio::test]
 async fn run_ok_and_err() {
-    assert_eq!(
-        run_wat("ok.wasm", &command("i32.const 0")).await.unwrap(),
-        RunOutcome::Success
-    );
+    assert_eq!(run_wat("ok.wasm", &command("i32.const 0")).await.unwrap(), RunOutcome::Success);
     let outcome = run_wat("err.wasm", &command("i32.const 1")).await.unwrap();
     assert_eq!(outcome, RunOutcome::RunFailed);
     assert_eq!(outcome.exit_code(), 1);
@@ -192,25 +167,16 @@ async fn run_ok_and_err() {
 #[tokio::test]
 async fn guest_exit() {
     // exit(err) is exit code 1 in wasmtime-wasi.
-    let outcome = run_wat("exit.wasm", &command("i32.const 1 call $exit unreachable"))
-        .await
-        .unwrap();
+    let outcome = run_wat("exit.wasm", &command("i32.const 1 call $exit unreachable")).await.unwrap();
     assert_eq!(outcome, RunOutcome::Exit(1));
-    let outcome = run_wat("exit0.wasm", &command("i32.const 0 call $exit unreachable"))
-        .await
-        .unwrap();
+    let outcome = run_wat("exit0.wasm", &command("i32.const 0 call $exit unreachable")).await.unwrap();
     assert_eq!(outcome, RunOutcome::Exit(0));
 }
 
 #[tokio::test]
 async fn trap() {
-    let err = run_wat("trap.wasm", &command("unreachable"))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "component trapped: wasm trap: wasm `unreachable` instruction executed"
-    );
+    let err = run_wat("trap.wasm", &command("unreachable")).await.unwrap_err();
+    assert_eq!(err.to_string(), "component trapped: wasm trap: wasm `unreachable` instruction executed");
     assert_eq!(err.exit_code(), EXIT_TRAP);
     let detail = err.detail().unwrap();
     assert!(detail.contains("wasm backtrace"), "{detail}");

@@ -13,10 +13,8 @@ pub fn import_names(component: &[u8]) -> anyhow::Result<Vec<String>> {
 
 /// Fails, naming them, when `component` imports anything but `wasi:*` interfaces.
 pub fn check_only_wasi(component: &[u8]) -> anyhow::Result<()> {
-    let others: Vec<String> = import_names(component)?
-        .into_iter()
-        .filter(|name| !name.starts_with("wasi:"))
-        .collect();
+    let others: Vec<String> =
+        import_names(component)?.into_iter().filter(|name| !name.starts_with("wasi:")).collect();
     if !others.is_empty() {
         bail!(
             "the composed component still imports non-WASI items, which no WASI runtime provides: {}",
@@ -31,20 +29,14 @@ mod tests {
     use super::*;
 
     fn component(imports: &[&str]) -> Vec<u8> {
-        let imports: String = imports
-            .iter()
-            .map(|name| format!("(import \"{name}\" (instance))"))
-            .collect();
+        let imports: String = imports.iter().map(|name| format!("(import \"{name}\" (instance))")).collect();
         wat::parse_str(format!("(component {imports})")).unwrap()
     }
 
     #[test]
     fn wasi_imports_pass() {
         let wasi = component(&["wasi:io/poll@0.2.12", "wasi:sockets/tcp@0.2.12"]);
-        assert_eq!(
-            import_names(&wasi).unwrap(),
-            ["wasi:io/poll@0.2.12", "wasi:sockets/tcp@0.2.12"]
-        );
+        assert_eq!(import_names(&wasi).unwrap(), ["wasi:io/poll@0.2.12", "wasi:sockets/tcp@0.2.12"]);
         check_only_wasi(&wasi).unwrap();
     }
 

@@ -40,9 +40,7 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let composed = plug::plug_streams(&args.provider, &args.consumer)?;
-    imports::check_only_wasi(&composed)
-        .with_context(|| format!("composing {}", args.consumer.display()))?;
-    std::fs::write(&args.output, &composed)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    imports::check_only_wasi(&composed).with_context(|| format!("composing {}", args.consumer.display()))?;
+    std::fs::write(&args.output, &composed).with_context(|| format!("writing {}", args.output.display()))?;
     Ok(())
 }

@@ -26,20 +26,12 @@ pub fn plug_streams(provider: &Path, consumer: &Path) -> anyhow::Result<Vec<u8>>
     }
 
     plug(&mut graph, vec![provider], consumer).with_context(|| {
-        format!(
-            "plugging the provider's {export} into the consumer's {import} (do the types match?)"
-        )
+        format!("plugging the provider's {export} into the consumer's {import} (do the types match?)")
     })?;
-    graph
-        .encode(EncodeOptions::default())
-        .context("encoding the composed component")
+    graph.encode(EncodeOptions::default()).context("encoding the composed component")
 }
 
-fn load(
-    graph: &mut CompositionGraph,
-    name: &str,
-    path: &Path,
-) -> anyhow::Result<wac_graph::PackageId> {
+fn load(graph: &mut CompositionGraph, name: &str, path: &Path) -> anyhow::Result<wac_graph::PackageId> {
     let package = Package::from_file(name, None, path, graph.types_mut())
         .with_context(|| format!("loading {}", path.display()))?;
     Ok(graph.register_package(package)?)
@@ -47,7 +39,5 @@ fn load(
 
 /// The `wasio:streams/types[@VERSION]` name among `names`, if any.
 fn streams_name<'a>(mut names: impl Iterator<Item = &'a String>) -> Option<String> {
-    names
-        .find(|name| name.split('@').next() == Some(STREAMS_INTERFACE))
-        .cloned()
+    names.find(|name| name.split('@').next() == Some(STREAMS_INTERFACE)).cloned()
 }

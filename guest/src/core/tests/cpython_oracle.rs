@@ -49,9 +49,7 @@ fn describe(step: Step<Vec<u8>>, is_readline: bool) -> String {
             }
         }
         Err(Error::Other(message)) if message == "boom" => "exc".into(),
-        Err(Error::InvalidArgument(message)) if message.contains("less than zero") => {
-            "invalid".into()
-        }
+        Err(Error::InvalidArgument(message)) if message.contains("less than zero") => "invalid".into(),
         Err(other) => panic!("unexpected error {other:?}"),
     }
 }
@@ -103,11 +101,8 @@ fn matches_cpython_recorded_scenarios() {
         let fields: Vec<&str> = header.split(' ').collect();
         assert_eq!(fields[0], "case", "malformed fixture line {header:?}");
         let limit: usize = fields[1].parse().unwrap();
-        let chunks = if fields[2] == "." {
-            VecDeque::new()
-        } else {
-            fields[2].split(',').map(unhex).collect()
-        };
+        let chunks =
+            if fields[2] == "." { VecDeque::new() } else { fields[2].split(',').map(unhex).collect() };
         let mut replay = Replay { reader: ReadBuffer::new(limit).unwrap(), chunks };
         cases += 1;
         while lines.peek().is_some_and(|l| !l.starts_with("case ")) {

@@ -246,8 +246,7 @@ fn test_readline_exception() {
 #[test]
 fn test_readuntil_separator() {
     let should_be = Error::InvalidArgument("Separator should be at least one-byte string".into());
-    let should_contain =
-        Error::InvalidArgument("Separator should contain at least one element".into());
+    let should_contain = Error::InvalidArgument("Separator should contain at least one element".into());
     assert_eq!(Separators::single(b"").unwrap_err(), should_be);
     assert_eq!(Separators::new([b""]).unwrap_err(), should_be);
     let empty: [&[u8]; 0] = [];

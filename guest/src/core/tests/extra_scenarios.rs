@@ -210,10 +210,7 @@ fn readexactly_with_the_whole_buffer_ignores_the_limit() {
     stream.feed_data(b"abcdef");
     stream.feed_eof();
     assert_eq!(stream.readexactly(6), ok(b"abcdef"));
-    assert_eq!(
-        stream.readexactly(1),
-        err(Error::IncompleteRead { partial: vec![], expected: Some(1) })
-    );
+    assert_eq!(stream.readexactly(1), err(Error::IncompleteRead { partial: vec![], expected: Some(1) }));
 }
 
 #[test]

@@ -82,10 +82,7 @@ impl ModelReader {
         if self.buffer.len() < n {
             if self.eof {
                 let partial = std::mem::take(&mut self.buffer);
-                return Step::Ready(Err(Error::IncompleteRead {
-                    partial,
-                    expected: Some(n as u64),
-                }));
+                return Step::Ready(Err(Error::IncompleteRead { partial, expected: Some(n as u64) }));
             }
             return Step::NeedData;
         }
@@ -108,10 +105,9 @@ impl ModelReader {
             })
         });
         match found {
-            Some((start, _)) if start > self.limit => Step::Ready(Err(Error::LimitOverrun {
-                kind: Overrun::SeparatorFound,
-                consumed: start,
-            })),
+            Some((start, _)) if start > self.limit => {
+                Step::Ready(Err(Error::LimitOverrun { kind: Overrun::SeparatorFound, consumed: start }))
+            }
             Some((_, end)) => Step::Ready(Ok(self.take(end))),
             None => {
                 // Not found: the last max_len - 1 bytes might still begin a separator.

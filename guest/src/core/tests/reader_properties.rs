@@ -146,10 +146,9 @@ fn run_lockstep(
             let (actual, expected) = match &op {
                 Op::Read(n) => (reader.read(*n), model.read(*n)),
                 Op::ReadExactly(n) => (reader.readexactly(*n), model.readexactly(*n)),
-                Op::ReadUntil(s, _) => (
-                    reader.readuntil(separators.as_ref().unwrap(), &mut search),
-                    model.readuntil(s),
-                ),
+                Op::ReadUntil(s, _) => {
+                    (reader.readuntil(separators.as_ref().unwrap(), &mut search), model.readuntil(s))
+                }
                 Op::ReadLine(_) => (reader.readline(&mut search), model.readline()),
                 Op::SetException => {
                     reader.set_exception(boom());
@@ -236,9 +235,7 @@ fn check_chunking_independence(
     let reference = run_driven(whole, limit, &ops);
     let chunked = run_driven(pieces, limit, &ops);
 
-    for ((op, (expected, expected_pos)), (actual, actual_pos)) in
-        ops.iter().zip(&reference).zip(&chunked)
-    {
+    for ((op, (expected, expected_pos)), (actual, actual_pos)) in ops.iter().zip(&reference).zip(&chunked) {
         match overrun(expected) {
             None => {
                 prop_assert_eq!(actual, expected, "op {:?}", op);
