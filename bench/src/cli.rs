@@ -1,0 +1,107 @@
+//! The command line: `bench run [OPTIONS]` and `bench serve-tokio [--host H] [--port P]`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const RUN_AFTER_HELP: &str = "\
+Every server is started afresh for each scenario run (on 127.0.0.1, port 0) and stopped after
+it. Each table cell is the median of the repetitions; ours are also shown as ratios to the
+tokio and asyncio servers measured in the same run. The table goes to stdout and to --out.";
+
+/// Echo-server benchmark: wasio's components vs tokio and CPython asyncio, over loopback.
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the benchmark and print the markdown table.
+    #[command(after_help = RUN_AFTER_HELP)]
+    Run(RunArgs),
+    /// The tokio reference echo server (current-thread runtime, read_until + write_all).
+    /// Prints `Serving on ADDR` when ready.
+    ServeTokio {
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// 0 picks a free port.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenarios to run, comma-separated.
+    #[arg(long = "scenario", value_delimiter = ',', default_value = "lines,bulk,churn,idle,startup")]
+    pub scenarios: Vec<ScenarioName>,
+
+    /// Servers to run, comma-separated; `ours` is echo-server and compose-echo (when built).
+    #[arg(long, value_delimiter = ',', default_value = "tokio,asyncio,ours")]
+    pub servers: Vec<ServerChoice>,
+
+    /// One repetition and shorter durations: a check, not a measurement.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Repetitions of every measurement (default 3, or 1 with --quick).
+    #[arg(long, value_name = "N")]
+    pub repetitions: Option<usize>,
+
+    /// Measured seconds of each `lines` run (default 3, or 1 with --quick).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+
+    /// Warm-up seconds before each `lines` measurement (default 0.5, or 0.2 with --quick).
+    #[arg(long, value_name = "SECS")]
+    pub warmup: Option<f64>,
+
+    /// The release host binary (default <workspace>/target/release/host).
+    #[arg(long, value_name = "PATH")]
+    pub host_bin: Option<PathBuf>,
+
+    /// Where echo-server.wasm and compose-echo.wasm are (default: the newest of
+    /// <workspace>/target/guests*/wasm32-wasip2/release).
+    #[arg(long, value_name = "DIR")]
+    pub guest_dir: Option<PathBuf>,
+
+    /// The Python for the asyncio server (default: python3.13 with PYENV_VERSION=3.13.0 when
+    /// that runs, else python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+
+    /// Pin the load generator to the last CPU and the servers to the others.
+    #[arg(long)]
+    pub pin: bool,
+
+    /// Also write the markdown here (default <workspace>/target/bench/latest.md).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum ScenarioName {
+    /// C connections, pipelined newline-terminated lines, fixed duration.
+    Lines,
+    /// One connection streaming 256 MiB while reading the echo back.
+    Bulk,
+    /// Short connections: connect, one line, read it back, close.
+    Churn,
+    /// RSS per idle connection (1k and 10k), and 1-connection lines while 10k are idle.
+    Idle,
+    /// Time from spawn to `Serving on` (empty and warm wasmtime cache).
+    Startup,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServerChoice {
+    Tokio,
+    Asyncio,
+    /// echo-server.wasm and, when built, compose-echo.wasm.
+    Ours,
+    EchoServer,
+    ComposeEcho,
+}

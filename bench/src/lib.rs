@@ -1,0 +1,54 @@
+//! The echo-server benchmark: a load generator that verifies every echoed byte, the reference
+//! servers it compares wasio's components with, and the markdown report.
+//!
+//! Modules, one concept each: [`cli`] (the command line), [`settings`] (durations and sizes),
+//! [`limits`] (open files, ephemeral ports), [`servers`] (which servers, starting and stopping
+//! them), [`tokio_echo`] (the tokio reference server), [`process_memory`] (a server's RSS),
+//! [`line_payload`] / [`bulk_payload`] (what is sent and how the echo is checked),
+//! [`deadline`] (a timeout on every await), [`scenario`] (the load patterns), [`metric`] (the
+//! table's columns), [`samples`] (measurements and their medians), [`plan`] (repetitions ×
+//! scenarios × servers), [`report`] (the markdown).
+
+pub mod bulk_payload;
+pub mod cli;
+pub mod cpu_pinning;
+pub mod deadline;
+pub mod limits;
+pub mod line_payload;
+pub mod metric;
+pub mod plan;
+pub mod process_memory;
+pub mod report;
+pub mod samples;
+pub mod scenario;
+pub mod servers;
+pub mod settings;
+pub mod tokio_echo;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// Parses the command line and runs the subcommand.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => plan::run(args),
+        Command::ServeTokio { host, port } => tokio_echo::serve(&host, port),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (bench/..), where target/ and the scripts live.
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}

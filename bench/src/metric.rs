@@ -1,0 +1,138 @@
+//! What is measured: the report's columns, which way is better, and how each is printed.
+
+/// One number a scenario run yields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    /// `lines`, 1 connection, 1 line in flight, 64-byte lines.
+    SingleRequestsPerSec,
+    SingleP99Micros,
+    /// `lines`, 64 connections × 16 in flight, 64-byte lines.
+    PipelinedRequestsPerSec,
+    /// Fewest / most lines served per connection in the measurement window.
+    PipelinedFairness,
+    /// `lines`, 256 connections × 4 in flight, 1 KiB lines.
+    LargeLinesRequestsPerSec,
+    BulkMibPerSec,
+    ChurnConnectionsPerSec,
+    /// Server RSS growth per idle connection with the smaller / larger idle count held.
+    IdleKibPerConnectionSmall,
+    IdleKibPerConnectionLarge,
+    /// `lines` with 1 connection while the larger idle count is held open.
+    SingleRequestsPerSecWithIdle,
+    /// 1-connection req/s on the same server before the idle connections ÷ with them held:
+    /// the wake-up cost of idle connections (target ≤ 1.2).
+    IdleSlowdown,
+    FirstStartMillis,
+    SecondStartMillis,
+}
+
+impl Metric {
+    /// The main table's columns, in order.
+    pub const THROUGHPUT_TABLE: [Metric; 11] = [
+        Metric::SingleRequestsPerSec,
+        Metric::SingleP99Micros,
+        Metric::PipelinedRequestsPerSec,
+        Metric::PipelinedFairness,
+        Metric::LargeLinesRequestsPerSec,
+        Metric::BulkMibPerSec,
+        Metric::ChurnConnectionsPerSec,
+        Metric::IdleKibPerConnectionSmall,
+        Metric::IdleKibPerConnectionLarge,
+        Metric::SingleRequestsPerSecWithIdle,
+        Metric::IdleSlowdown,
+    ];
+
+    pub const STARTUP_TABLE: [Metric; 2] = [Metric::FirstStartMillis, Metric::SecondStartMillis];
+
+    /// The column header; `idle_counts` are the (smaller, larger) idle connection counts.
+    pub fn header(self, idle_counts: (usize, usize)) -> String {
+        match self {
+            Metric::SingleRequestsPerSec => "1 conn req/s".into(),
+            Metric::SingleP99Micros => "1 conn p99 µs".into(),
+            Metric::PipelinedRequestsPerSec => "64 conns ×16 req/s".into(),
+            Metric::PipelinedFairness => "64-conn fairness".into(),
+            Metric::LargeLinesRequestsPerSec => "256 conns ×4 ×1 KiB req/s".into(),
+            Metric::BulkMibPerSec => "bulk MiB/s".into(),
+            Metric::ChurnConnectionsPerSec => "churn conn/s".into(),
+            Metric::IdleKibPerConnectionSmall => {
+                format!("KiB/idle conn @{}", thousands(idle_counts.0))
+            }
+            Metric::IdleKibPerConnectionLarge => {
+                format!("KiB/idle conn @{}", thousands(idle_counts.1))
+            }
+            Metric::SingleRequestsPerSecWithIdle => {
+                format!("1 conn req/s, {} idle", thousands(idle_counts.1))
+            }
+            Metric::IdleSlowdown => format!("slowdown with {} idle", thousands(idle_counts.1)),
+            Metric::FirstStartMillis => "first start ms (empty cache)".into(),
+            Metric::SecondStartMillis => "second start ms (cached)".into(),
+        }
+    }
+
+    pub fn higher_is_better(self) -> bool {
+        !matches!(
+            self,
+            Metric::SingleP99Micros
+                | Metric::IdleSlowdown
+                | Metric::IdleKibPerConnectionSmall
+                | Metric::IdleKibPerConnectionLarge
+                | Metric::FirstStartMillis
+                | Metric::SecondStartMillis
+        )
+    }
+
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Metric::PipelinedFairness => format!("{value:.2}"),
+            Metric::IdleSlowdown => format!("{value:.2}×"),
+            Metric::IdleKibPerConnectionSmall | Metric::IdleKibPerConnectionLarge => {
+                format!("{value:.1}")
+            }
+            Metric::SingleP99Micros | Metric::FirstStartMillis | Metric::SecondStartMillis
+                if value < 100.0 =>
+            {
+                format!("{value:.1}")
+            }
+            _ => with_separators(value.round() as i64),
+        }
+    }
+}
+
+/// `10000` → `10k`, `1500` → `1,500`.
+pub fn thousands(count: usize) -> String {
+    if count >= 1000 && count.is_multiple_of(1000) {
+        format!("{}k", count / 1000)
+    } else {
+        with_separators(count as i64)
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn with_separators(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if value < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_get_separators() {
+        assert_eq!(with_separators(125_310), "125,310");
+        assert_eq!(with_separators(999), "999");
+        assert_eq!(with_separators(-1_000), "-1,000");
+        assert_eq!(thousands(10_000), "10k");
+        assert_eq!(thousands(9_500), "9,500");
+    }
+}

@@ -1,0 +1,313 @@
+//! The servers under test, and starting one, learning its address from its
+//! `Serving on ADDR` line, watching it and stopping it.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::cli::{RunArgs, ServerChoice};
+use crate::cpu_pinning;
+use crate::process_memory;
+use crate::workspace_root;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServerKind {
+    /// `bench serve-tokio`.
+    Tokio,
+    /// bench/asyncio_echo.py.
+    Asyncio,
+    /// echo-server.wasm under the release host.
+    EchoServer,
+    /// compose-echo.wasm (consumer + provider components) under the release host.
+    ComposeEcho,
+}
+
+impl ServerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKind::Tokio => "tokio",
+            ServerKind::Asyncio => "asyncio",
+            ServerKind::EchoServer => "echo-server.wasm",
+            ServerKind::ComposeEcho => "compose-echo.wasm",
+        }
+    }
+
+    /// wasio's components, as opposed to the references they are compared with.
+    pub fn is_ours(self) -> bool {
+        self.component_file().is_some()
+    }
+
+    pub fn component_file(self) -> Option<&'static str> {
+        match self {
+            ServerKind::EchoServer => Some("echo-server.wasm"),
+            ServerKind::ComposeEcho => Some("compose-echo.wasm"),
+            ServerKind::Tokio | ServerKind::Asyncio => None,
+        }
+    }
+}
+
+/// The Python that runs the asyncio server.
+#[derive(Clone, Debug)]
+pub struct Python {
+    pub executable: PathBuf,
+    pub version: String,
+}
+
+/// Knows where every server's program is and how to start it.
+pub struct Launcher {
+    bench_executable: PathBuf,
+    python: Option<Python>,
+    asyncio_script: PathBuf,
+    host_binary: PathBuf,
+    component_dir: PathBuf,
+    log_dir: PathBuf,
+    startup_timeout: Duration,
+    /// With `--pin`: the CPUs the servers run on.
+    server_cpus: Option<Vec<usize>>,
+}
+
+impl Launcher {
+    pub fn new(
+        args: &RunArgs,
+        log_dir: PathBuf,
+        startup_timeout: Duration,
+        server_cpus: Option<Vec<usize>>,
+    ) -> Result<Launcher> {
+        let root = workspace_root();
+        std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
+        Ok(Launcher {
+            bench_executable: std::env::current_exe().context("finding the bench executable")?,
+            python: find_python(args.python.as_deref()),
+            asyncio_script: root.join("bench/asyncio_echo.py"),
+            host_binary: args.host_bin.clone().unwrap_or_else(|| root.join("target/release/host")),
+            component_dir: args.guest_dir.clone().unwrap_or_else(|| newest_component_dir(&root)),
+            log_dir,
+            startup_timeout,
+            server_cpus,
+        })
+    }
+
+    pub fn python(&self) -> Option<&Python> {
+        self.python.as_ref()
+    }
+
+    /// The servers `choices` name that can run here, and a note for each that cannot.
+    pub fn select(&self, choices: &[ServerChoice]) -> (Vec<ServerKind>, Vec<String>) {
+        let mut wanted = Vec::new();
+        for choice in choices {
+            let kinds: &[ServerKind] = match choice {
+                ServerChoice::Tokio => &[ServerKind::Tokio],
+                ServerChoice::Asyncio => &[ServerKind::Asyncio],
+                ServerChoice::Ours => &[ServerKind::EchoServer, ServerKind::ComposeEcho],
+                ServerChoice::EchoServer => &[ServerKind::EchoServer],
+                ServerChoice::ComposeEcho => &[ServerKind::ComposeEcho],
+            };
+            wanted.extend_from_slice(kinds);
+        }
+        wanted.sort();
+        wanted.dedup();
+        let mut notes = Vec::new();
+        let available = wanted
+            .into_iter()
+            .filter(|&kind| match self.unavailable_because(kind) {
+                None => true,
+                Some(reason) => {
+                    notes.push(format!("{} skipped: {reason}", kind.name()));
+                    false
+                }
+            })
+            .collect();
+        (available, notes)
+    }
+
+    fn unavailable_because(&self, kind: ServerKind) -> Option<String> {
+        match kind {
+            ServerKind::Tokio => None,
+            ServerKind::Asyncio => {
+                self.python.is_none().then(|| "no python3.13 or python3 found".to_string())
+            }
+            ServerKind::EchoServer | ServerKind::ComposeEcho => {
+                if !self.host_binary.is_file() {
+                    return Some(format!(
+                        "{} is missing (cargo build --release -p host)",
+                        self.host_binary.display()
+                    ));
+                }
+                let component = self.component_dir.join(kind.component_file()?);
+                (!component.is_file()).then(|| format!("{} is not built", component.display()))
+            }
+        }
+    }
+
+    /// Starts `kind` on 127.0.0.1, port 0, with `extra_env`, logging its stderr to
+    /// `<log dir>/<log_name>.log`, and waits for its `Serving on` line.
+    pub async fn start(
+        &self,
+        kind: ServerKind,
+        log_name: &str,
+        extra_env: &[(&str, &Path)],
+    ) -> Result<RunningServer> {
+        let log_path = self.log_dir.join(format!("{log_name}.log"));
+        let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+        let mut command = self.command(kind)?;
+        command
+            .envs(extra_env.iter().map(|(key, value)| (key, value)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .kill_on_drop(true);
+        let server_cpus = self.server_cpus.clone();
+        // SAFETY: prctl and sched_setaffinity are async-signal-safe system calls on the child.
+        unsafe {
+            command.pre_exec(move || {
+                // If the bench dies (Ctrl-C, a panic), its servers go with it.
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if let Some(cpus) = &server_cpus {
+                    cpu_pinning::pin_current_thread(cpus)?;
+                }
+                Ok(())
+            });
+        }
+        let started = Instant::now();
+        let mut child = command.spawn().with_context(|| format!("starting {}", kind.name()))?;
+        let pid = child.id().ok_or_else(|| anyhow!("{} exited at once", kind.name()))?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut stdout_lines = BufReader::new(stdout).lines();
+        let serving = tokio::time::timeout(self.startup_timeout, async {
+            while let Some(line) = stdout_lines.next_line().await? {
+                if let Some(address) = line.strip_prefix("Serving on ") {
+                    return address
+                        .trim()
+                        .parse::<SocketAddr>()
+                        .with_context(|| format!("unreadable address in `{line}`"));
+                }
+            }
+            bail!("it closed its stdout without printing `Serving on ADDR`")
+        })
+        .await
+        .unwrap_or_else(|_| Err(anyhow!("no `Serving on` line within {:?}", self.startup_timeout)));
+        let address = match serving {
+            Ok(address) => address,
+            Err(error) => {
+                let _ = child.start_kill();
+                let status = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
+                let status = status.map_or("still running".to_string(), |s| format!("{s:?}"));
+                bail!("{} did not start ({error:#}; exit: {status}){}", kind.name(), log_tail(&log_path));
+            }
+        };
+        let startup = started.elapsed();
+        // Keep reading stdout so a server that prints more never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = stdout_lines.next_line().await {} });
+        Ok(RunningServer { kind, child, pid, address, startup, log_path })
+    }
+
+    fn command(&self, kind: ServerKind) -> Result<Command> {
+        let mut command;
+        match kind {
+            ServerKind::Tokio => {
+                command = Command::new(&self.bench_executable);
+                command.args(["serve-tokio", "--host", "127.0.0.1", "--port", "0"]);
+            }
+            ServerKind::Asyncio => {
+                let python = self.python.as_ref().ok_or_else(|| anyhow!("no Python found"))?;
+                command = Command::new(&python.executable);
+                command.arg(&self.asyncio_script).args(["127.0.0.1", "0"]);
+            }
+            ServerKind::EchoServer | ServerKind::ComposeEcho => {
+                let component = self.component_dir.join(kind.component_file().expect("a component"));
+                command = Command::new(&self.host_binary);
+                command.arg(component).args(["--", "127.0.0.1", "0"]);
+            }
+        }
+        Ok(command)
+    }
+}
+
+/// A started server; killed when stopped or dropped.
+pub struct RunningServer {
+    pub kind: ServerKind,
+    child: Child,
+    pid: u32,
+    pub address: SocketAddr,
+    /// From spawn to its `Serving on` line.
+    pub startup: Duration,
+    log_path: PathBuf,
+}
+
+impl RunningServer {
+    /// The server process's RSS (for ours: the host process, guest included).
+    pub fn resident_kib(&self) -> Result<u64> {
+        process_memory::resident_kib(self.pid)
+    }
+
+    /// An error, with the end of its log, if the server has exited.
+    pub fn check_alive(&mut self) -> Result<()> {
+        match self.child.try_wait()? {
+            None => Ok(()),
+            Some(status) => {
+                bail!("{} exited during the run ({status}){}", self.kind.name(), log_tail(&self.log_path))
+            }
+        }
+    }
+
+    /// The end of the server's stderr, for a failure's message.
+    pub fn log_tail(&self) -> String {
+        log_tail(&self.log_path)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}
+
+/// The last lines of a log, formatted to follow an error message (empty if the log is).
+fn log_tail(path: &Path) -> String {
+    const LINES: usize = 8;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = lines[lines.len().saturating_sub(LINES)..].join("\n    ");
+    format!("; its stderr ({}) ends:\n    {tail}", path.display())
+}
+
+/// python3.13 under pyenv's 3.13.0 when that runs, else python3; resolved to the interpreter
+/// itself (not pyenv's shim), so the process whose memory is read is Python's.
+fn find_python(explicit: Option<&Path>) -> Option<Python> {
+    let candidates: Vec<(PathBuf, Option<(&str, &str)>)> = match explicit {
+        Some(path) => vec![(path.to_path_buf(), None)],
+        None => vec![("python3.13".into(), Some(("PYENV_VERSION", "3.13.0"))), ("python3".into(), None)],
+    };
+    candidates.into_iter().find_map(|(program, env)| {
+        let mut command = std::process::Command::new(&program);
+        command.args(["-c", "import sys; print(sys.executable); print(sys.version.split()[0])"]);
+        if let Some((key, value)) = env {
+            command.env(key, value);
+        }
+        let output = command.stderr(Stdio::null()).output().ok()?;
+        let text = String::from_utf8(output.stdout).ok()?;
+        let mut lines = text.lines();
+        let (executable, version) = (lines.next()?, lines.next()?);
+        (output.status.success() && !executable.is_empty())
+            .then(|| Python { executable: executable.into(), version: version.into() })
+    })
+}
+
+/// scripts/build-guests writes to target/guests/… (rustup) or target/guests-debian/… (Debian's
+/// Rust): take the one with the newer echo-server.wasm.
+fn newest_component_dir(root: &Path) -> PathBuf {
+    let candidates =
+        ["target/guests", "target/guests-debian"].map(|dir| root.join(dir).join("wasm32-wasip2/release"));
+    let modified =
+        |dir: &PathBuf| std::fs::metadata(dir.join("echo-server.wasm")).and_then(|m| m.modified()).ok();
+    // On a tie (neither built), the first.
+    candidates.iter().rev().max_by_key(|dir| modified(dir)).cloned().unwrap_or_else(|| candidates[0].clone())
+}
