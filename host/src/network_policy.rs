@@ -10,8 +10,10 @@
 //! - TCP on the loopback range: `127.0.0.0/8`, `::1` (and `::ffff:127.x.y.z`, which is the same
 //!   traffic spelled as IPv6);
 //! - the implicit bind that `connect` performs first: wasmtime checks `TcpBind` of the unspecified
-//!   address (`0.0.0.0:0` or `[::]:0`) before it checks `TcpConnect` — only port 0 is allowed, so a
-//!   guest still cannot listen on all interfaces;
+//!   address (`0.0.0.0:0` or `[::]:0`) before it checks `TcpConnect`. That bind only picks a
+//!   local port, so it is allowed under every policy that allows TCP: the connect after it, or a
+//!   listen (`TcpListen` on `0.0.0.0:<port>`), is checked with its real address — a guest still
+//!   cannot listen on all interfaces, and a denial names the address it tried to reach;
 //! - DNS lookups (`wasi:sockets/ip-name-lookup`), since resolving `localhost` is common;
 //! - no UDP.
 
@@ -147,6 +149,11 @@ impl NetworkPolicy {
         if !self.tcp {
             return deny("TCP is disabled".to_string());
         }
+        // The implicit bind only picks a local port; the connect (or a listen) that follows
+        // is checked with its real address, so the log names what the guest tried to reach.
+        if need == Need::ImplicitBind {
+            return None;
+        }
         // A client's port is whatever its system picked: deny rules match its host.
         let denied_by = self.deny.iter().find(|rule| match need {
             Need::Accept => rule.matches_host(addr.ip()),
@@ -156,18 +163,14 @@ impl NetworkPolicy {
             return deny(format!("denied by rule --deny-net {rule}"));
         }
         let allowed = if self.default_loopback {
-            match need {
-                Need::ImplicitBind => true,
-                _ => is_loopback(addr.ip()),
-            }
+            is_loopback(addr.ip())
         } else {
             let any_match = |rules: &[NetworkRule]| rules.iter().any(|rule| rule.matches(addr));
             match need {
                 Need::Listen => any_match(&self.allow_net) || any_match(&self.allow_listen),
                 Need::Connect => any_match(&self.allow_net) || any_match(&self.allow_connect),
-                Need::ImplicitBind => !self.allow_net.is_empty() || !self.allow_connect.is_empty(),
                 // Listening was allowed; clients are limited only by deny rules.
-                Need::Accept => true,
+                Need::Accept | Need::ImplicitBind => true,
             }
         };
         if allowed {
@@ -354,8 +357,8 @@ mod tests {
         let p = NetworkPolicy::loopback_only().allow_listen(rules("0.0.0.0:8080"));
         assert!(p.allows(a("0.0.0.0:8080"), TcpBind) && p.allows(a("0.0.0.0:8080"), TcpListen));
         assert!(p.allows(a("192.0.2.7:50123"), TcpAccept));
-        assert!(!p.allows(a("0.0.0.0:0"), TcpBind), "no connect rule: no implicit bind");
         assert!(!p.allows(a("127.0.0.1:8080"), TcpConnect));
+        assert!(!p.allows(a("0.0.0.0:40000"), TcpListen), "a port 0 bind cannot widen a listen rule");
     }
 
     #[test]
