@@ -1,9 +1,15 @@
 //! Turns `wasi:io` pollables into task wake-ups.
 //!
 //! A stream's pollable is registered once ([`Registration::new`]) and kept for the
-//! stream's life; waiting only adds a waker. Each turn hands `wasi:io/poll` the
-//! pollables that someone waits on, and wakes exactly the waiters of those that are
-//! ready.
+//! stream's life; waiting only adds a waker. Each turn hands `wasi:io/poll` pollables
+//! that someone waits on, and wakes exactly the waiters of those that are ready.
+//!
+//! `wasi:io/poll` costs the host work for every pollable it is handed, so a turn hands
+//! it only the *hot* ones: those ready (or registered) within the last [`HOT_WINDOW`].
+//! Every waiting pollable is handed over at least every [`FULL_POLL_INTERVAL`], and
+//! whenever nothing hot waits (an idle component still blocks on everything). So a busy
+//! connection's turn costs the same with 10 or 10,000 idle ones, and an idle one that
+//! wakes up is noticed within that interval even while others keep the reactor busy.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -14,12 +20,21 @@ use slab::Slab;
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::{self, Pollable};
 
+/// Every waiting pollable is polled at least this often (nanoseconds).
+pub const FULL_POLL_INTERVAL: u64 = 20_000_000;
+/// A pollable ready (or registered) this recently is polled every turn (nanoseconds).
+pub const HOT_WINDOW: u64 = 200_000_000;
+
 struct Source {
     pollable: Pollable,
     wakers: Vec<Waker>,
     /// Bumped each time the pollable was reported ready; a waiter that saw an older
     /// value knows its wait is over.
     readiness: u64,
+    /// When it was last ready or registered (monotonic clock, ns).
+    last_active: u64,
+    /// Whether its key is in `Reactor::hot`.
+    hot: bool,
 }
 
 #[derive(Default)]
@@ -31,6 +46,12 @@ struct Reactor {
     /// A pollable that is always ready, for polling without waiting. Created once: a
     /// zero-duration timer stays ready.
     ready_now: Option<Pollable>,
+    /// Keys of the sources active within `HOT_WINDOW`.
+    hot: Vec<usize>,
+    /// When every waiting pollable is next polled.
+    next_full_poll: u64,
+    /// A timer for `next_full_poll`, kept while that instant stands.
+    full_poll_timer: Option<(u64, Pollable)>,
 }
 
 thread_local! {
@@ -47,8 +68,14 @@ pub struct Registration {
 
 impl Registration {
     pub fn new(pollable: Pollable) -> Self {
+        // New sources start hot: a new connection's first bytes are noticed at once.
+        let last_active = monotonic_clock::now();
         let key = REACTOR.with(|reactor| {
-            reactor.borrow_mut().sources.insert(Source { pollable, wakers: Vec::new(), readiness: 0 })
+            let mut reactor = reactor.borrow_mut();
+            let source = Source { pollable, wakers: Vec::new(), readiness: 0, last_active, hot: true };
+            let key = reactor.sources.insert(source);
+            reactor.hot.push(key);
+            key
         });
         Registration { key }
     }
@@ -106,7 +133,12 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // `try_with`: at thread teardown the reactor may already be gone.
         let _ = REACTOR.try_with(|reactor| {
-            let source = reactor.borrow_mut().sources.remove(self.key);
+            let mut reactor = reactor.borrow_mut();
+            let source = reactor.sources.remove(self.key);
+            if source.hot {
+                let key = self.key;
+                reactor.hot.retain(|&hot| hot != key);
+            }
             drop(source);
         });
     }
@@ -162,15 +194,35 @@ fn poll_sources(without_waiting: bool) -> bool {
     let to_wake = REACTOR.with(|reactor| {
         let mut reactor = reactor.borrow_mut();
         let reactor = &mut *reactor;
-        let keys: Vec<usize> =
-            reactor.sources.iter().filter(|(_, s)| !s.wakers.is_empty()).map(|(k, _)| k).collect();
+        let now = monotonic_clock::now();
+        let sources = &mut reactor.sources;
+        reactor.hot.retain(|&key| {
+            let source = &mut sources[key];
+            source.hot = now.saturating_sub(source.last_active) <= HOT_WINDOW;
+            source.hot
+        });
+        let waiting = |key: &usize| !sources[*key].wakers.is_empty();
+        let hot_waiting: Vec<usize> = reactor.hot.iter().copied().filter(waiting).collect();
+        let full = hot_waiting.is_empty() || now >= reactor.next_full_poll;
+        let keys: Vec<usize> = if full {
+            reactor.next_full_poll = now.saturating_add(FULL_POLL_INTERVAL);
+            sources.iter().filter(|(_, s)| !s.wakers.is_empty()).map(|(k, _)| k).collect()
+        } else {
+            hot_waiting
+        };
         if keys.is_empty() {
             return None;
         }
-        let mut list: Vec<&Pollable> = keys.iter().map(|&k| &reactor.sources[k].pollable).collect();
+        let mut list: Vec<&Pollable> = keys.iter().map(|&k| &sources[k].pollable).collect();
         if without_waiting {
-            let now = reactor.ready_now.get_or_insert_with(|| monotonic_clock::subscribe_duration(0));
-            list.push(now);
+            list.push(reactor.ready_now.get_or_insert_with(|| monotonic_clock::subscribe_duration(0)));
+        } else if !full {
+            // Wake up for the next full poll even if nothing hot becomes ready.
+            let at = reactor.next_full_poll;
+            if reactor.full_poll_timer.as_ref().is_none_or(|(instant, _)| *instant != at) {
+                reactor.full_poll_timer = Some((at, monotonic_clock::subscribe_instant(at)));
+            }
+            list.push(&reactor.full_poll_timer.as_ref().expect("just set").1);
         }
         let ready = poll::poll(&list);
         drop(list);
@@ -183,8 +235,14 @@ fn poll_sources(without_waiting: bool) -> bool {
         }
         let mut to_wake = Vec::new();
         for index in ready {
-            let source = &mut reactor.sources[keys[index]];
+            let key = keys[index];
+            let source = &mut sources[key];
             source.readiness = source.readiness.wrapping_add(1);
+            source.last_active = now;
+            if !source.hot {
+                source.hot = true;
+                reactor.hot.push(key);
+            }
             to_wake.append(&mut source.wakers);
         }
         Some(to_wake)
