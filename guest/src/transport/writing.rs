@@ -68,8 +68,9 @@ impl Transport {
 
     /// Queues `data` and sends what the host takes now (asyncio's `transport.write`).
     pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<()> {
+        // No pull first: after a reset that already arrived, pushing to the socket fails
+        // and loses the connection just the same, and the data is dropped either way.
         let mut state = self.state.borrow_mut();
-        self.pull_available(&mut state);
         state.write.write(data)?;
         self.after_write(&mut state);
         Ok(())
@@ -81,7 +82,6 @@ impl Transport {
         B: AsRef<[u8]>,
     {
         let mut state = self.state.borrow_mut();
-        self.pull_available(&mut state);
         state.write.writelines(lines)?;
         self.after_write(&mut state);
         Ok(())
