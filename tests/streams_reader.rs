@@ -11,12 +11,7 @@ use support::peer;
 use tokio::io::AsyncWriteExt;
 
 async fn connected(limit: Option<usize>) -> (Driver, tokio::net::TcpStream) {
-    let (listener, address) = peer::listener().await;
-    let mut driver = Driver::start();
-    let limit = limit.map(|l| format!(" limit={l}")).unwrap_or_default();
-    driver.ok(&format!("connect 127.0.0.1 {}{limit}", address.port())).await;
-    let socket = peer::accept(&listener).await;
-    (driver, socket)
+    Driver::connected_to_peer(&limit.map(|l| format!("limit={l}")).unwrap_or_default()).await
 }
 
 async fn pause() {

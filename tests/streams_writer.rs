@@ -14,11 +14,7 @@ use tokio::net::TcpStream;
 const FLOOD: usize = 16 * 1024 * 1024;
 
 async fn connected() -> (Driver, TcpStream) {
-    let (listener, address) = peer::listener().await;
-    let mut driver = Driver::start();
-    driver.ok(&format!("connect 127.0.0.1 {}", address.port())).await;
-    let socket = peer::accept(&listener).await;
-    (driver, socket)
+    Driver::connected_to_peer("").await
 }
 
 async fn http_exchange(driver: &mut Driver) {

@@ -27,6 +27,16 @@ impl Driver {
         Driver { running, stdin, background: HashMap::new() }
     }
 
+    /// A driver whose connection (its `conn=0`) goes to a native peer on a free loopback
+    /// port, with `connect` options such as `limit=4`; returns the peer's end too.
+    pub async fn connected_to_peer(options: &str) -> (Driver, tokio::net::TcpStream) {
+        let (listener, address) = super::peer::listener().await;
+        let mut driver = Driver::start();
+        driver.ok(&format!("connect 127.0.0.1 {} {options}", address.port())).await;
+        let socket = super::peer::accept(&listener).await;
+        (driver, socket)
+    }
+
     /// Sends one command and returns its result line (`ok ...` / `err ...`).
     pub async fn cmd(&mut self, command: &str) -> String {
         self.stdin.write_all(format!("{command}\n").as_bytes()).await.expect("write a command");
