@@ -7,12 +7,10 @@
 //! compiling it once instead of once per test keeps the start well within the step
 //! timeout on a loaded machine.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use support::{within, Running};
+use crate::support::{within, Running};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Barrier;

@@ -1,8 +1,6 @@
 //! examples/echo-client under the host, against a native tokio echo server.
 
-mod support;
-
-use support::{run_host, within};
+use crate::support::{run_host, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -24,7 +22,7 @@ async fn sends_a_message_and_prints_the_echo() {
         }
         seen
     });
-    let component = support::component("echo-client");
+    let component = crate::support::component("echo-client");
     let (code, stdout, stderr) = run_host(&[
         component.as_os_str(),
         "--".as_ref(),
@@ -46,7 +44,7 @@ async fn reports_a_refused_connection() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port().to_string()
     };
-    let component = support::component("echo-client");
+    let component = crate::support::component("echo-client");
     let (code, _stdout, stderr) =
         run_host(&[component.as_os_str(), "--".as_ref(), "127.0.0.1".as_ref(), port.as_ref()]).await;
     assert_eq!(code, 1);

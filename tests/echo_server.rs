@@ -1,8 +1,6 @@
 //! examples/echo-server under the host, talked to by native tokio clients over loopback.
 
-mod support;
-
-use support::{start_echo_server, within};
+use crate::support::{start_echo_server, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -1,10 +1,8 @@
 //! The examples users copy, run under the host against native peers over loopback.
 
-mod support;
-
 use std::ffi::OsStr;
 
-use support::{peer, run_host, within, Running};
+use crate::support::{peer, run_host, within, Running};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -26,7 +24,7 @@ async fn http_headers_prints_each_response_header() {
         String::from_utf8(request).unwrap()
     });
     let url = format!("http://127.0.0.1:{}/index.html", address.port());
-    let component = support::component("http-headers");
+    let component = crate::support::component("http-headers");
     let (code, stdout, stderr) = run_host(&[component.as_os_str(), OsStr::new("--"), OsStr::new(&url)]).await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(

@@ -1,12 +1,10 @@
 //! The host CLI's contract: what it runs, how it passes arguments and environment, and
 //! the one-line errors and exit codes for bad input (issue: the skeleton).
 
-mod support;
-
 use std::ffi::OsStr;
 use std::path::Path;
 
-use support::{component, run_host};
+use crate::support::{component, run_host};
 
 fn scratch_file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.path().join(name);
@@ -129,7 +127,7 @@ async fn a_missing_component_says_where_it_looked_and_how_to_build() {
 async fn a_bare_name_resolves_to_the_built_example() {
     // Run from a directory without the file: the host finds the built component.
     let dir = tempfile::tempdir().unwrap();
-    let output = tokio::process::Command::new(support::host_binary())
+    let output = tokio::process::Command::new(crate::support::host_binary())
         .args(["misbehave.wasm", "--", "ok"])
         .current_dir(dir.path())
         .output()

@@ -2,11 +2,9 @@
 //! against a 64 KiB limit, clients that reset mid-write, 1,000 clients that connect and
 //! vanish. After each, a well-behaved client is still served.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{peer, within, Running};
+use crate::support::{peer, within, Running};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 

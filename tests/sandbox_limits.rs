@@ -2,12 +2,10 @@
 //! --max-busy, --timeout, --restart on-failure, and SIGINT/SIGTERM with open
 //! connections. Each run is bounded; the host always exits with a code (never a crash).
 
-mod support;
-
 use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
-use support::{component, run_host, within, Running};
+use crate::support::{component, run_host, within, Running};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 

@@ -3,10 +3,8 @@
 //! fail with access-denied, and the host logs one line naming the address, the operation
 //! and the rule. Every address here is a loopback one: the rules choose among them.
 
-mod support;
-
-use support::driver::Driver;
-use support::peer;
+use crate::support::driver::Driver;
+use crate::support::peer;
 
 /// A native listener, its port, and a second loopback port nobody listens on.
 async fn target() -> (tokio::net::TcpListener, u16) {
@@ -120,8 +118,8 @@ async fn deny_dns_turns_name_lookups_off() {
 
 #[tokio::test]
 async fn a_bad_rule_is_a_clear_host_error() {
-    let component = support::component("misbehave");
-    let (code, _, stderr) = support::run_host(&[
+    let component = crate::support::component("misbehave");
+    let (code, _, stderr) = crate::support::run_host(&[
         std::ffi::OsStr::new("--allow-net"),
         std::ffi::OsStr::new("10.0.0.0/40"),
         component.as_os_str(),

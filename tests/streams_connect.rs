@@ -1,10 +1,8 @@
 //! open_connection over real loopback TCP: names, IPv4 and IPv6, every resolved
 //! address in turn, happy eyeballs, local addresses and the errors.
 
-mod support;
-
-use support::driver::Driver;
-use support::peer;
+use crate::support::driver::Driver;
+use crate::support::peer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 

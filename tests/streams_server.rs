@@ -2,13 +2,11 @@
 //! clients connect. Names follow CPython's test_streams.py / test_server.py (`test_*`)
 //! and the contract's extra scenarios (`e*_`).
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use support::driver::Driver;
-use support::{peer, start_echo_server, within};
+use crate::support::driver::Driver;
+use crate::support::{peer, start_echo_server, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -2,10 +2,8 @@
 //! closes; a native tokio peer checks what arrives. Names follow CPython's
 //! test_streams.py (`test_*`) and the contract's extra scenarios (`e*_`).
 
-mod support;
-
-use support::driver::Driver;
-use support::{peer, within};
+use crate::support::driver::Driver;
+use crate::support::{peer, within};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

@@ -1,0 +1,20 @@
+//! All integration tests, as one test binary: each of them links wasmtime, so one binary
+//! instead of one per file saves minutes of linking and gigabytes of disk. Every module is
+//! one area over real loopback TCP; `cargo test -p host --test integration streams_reader::`
+//! runs one area.
+
+mod support;
+
+mod compose;
+mod echo_client;
+mod echo_server;
+mod examples;
+mod host_cli;
+mod sandbox_bad_clients;
+mod sandbox_limits;
+mod sandbox_policy;
+mod streams_connect;
+mod streams_reader;
+mod streams_server;
+mod streams_writer;
+mod wit_provider;
