@@ -2,12 +2,10 @@
 //! reads what a native tokio peer sends. Test names follow CPython's
 //! test_streams.py (`test_*`) and the contract's extra TCP scenarios (`e*_`).
 
-mod support;
-
 use std::time::Duration;
 
-use support::driver::Driver;
-use support::peer;
+use crate::support::driver::Driver;
+use crate::support::peer;
 use tokio::io::AsyncWriteExt;
 
 async fn connected(limit: Option<usize>) -> (Driver, tokio::net::TcpStream) {
@@ -276,6 +274,31 @@ async fn cancelled_read_loses_nothing() {
 }
 
 #[tokio::test]
+async fn other_operations_leave_a_waiting_reads_input_to_it() {
+    // Writer-side and status operations look at the input too, to notice a reset. While
+    // a read waits, they must leave the input to it: bytes they took in would never end
+    // that read's wait (its stream has nothing more to say). `block` stalls the whole
+    // component while the line arrives, so the operation runs before the read is woken.
+    let (mut driver, mut socket) = connected(None).await;
+    for operation in ["is_closing", "bufsize", "drain", "try_drain", "at_eof", "buffered", "exception"] {
+        let pending = driver.bg("readline").await;
+        pause().await;
+        driver.send(&["block 300", operation]).await;
+        pause().await;
+        socket.write_all(format!("after {operation}\n").as_bytes()).await.unwrap();
+        assert_eq!(driver.line().await, "ok", "block");
+        let result = driver.line().await;
+        assert!(result.starts_with("ok"), "{operation}: {result}");
+        assert_eq!(
+            driver.bg_finishes_within(pending, 2000).await,
+            Some(format!(r#"ok "after {operation}\n""#)),
+            "the read waiting while {operation} ran"
+        );
+    }
+    driver.finish().await;
+}
+
+#[tokio::test]
 async fn e1_limit_boundary_is_strict() {
     let (mut driver, mut socket) = connected(Some(4)).await;
     socket.write_all(b"abcd\nabcde\n").await.unwrap();
@@ -387,6 +410,6 @@ async fn e7_reader_pauses_over_twice_the_limit() {
     assert!(buffered <= 2 * limit + 64 * 1024, "buffered {buffered} bytes, over 2 x limit + one read");
     assert!(!writer.is_finished(), "the peer should be held back by TCP flow control");
     assert_eq!(driver.ok("readexactly_count 16000000").await, "16000000");
-    let _socket = support::within("the flood to finish", writer).await.unwrap();
+    let _socket = crate::support::within("the flood to finish", writer).await.unwrap();
     driver.finish().await;
 }

@@ -4,17 +4,15 @@
 //! one, in the try + subscribe + poll form. Misuse (drop order, calls after close, bad
 //! arguments) must never trap: each such test ends by using the instance again.
 
-mod support;
-
 use std::time::Duration;
 
-use host::provider::{Error, IncompleteRead, LimitOverrun, Provider, ProviderConfig};
-use host::NetworkPolicy;
-use support::provider::{
+use crate::support::provider::{
     connect, connected, limit, provider, provider_with, server_options, serving, settle, still_usable,
     until_ready, until_true, Source,
 };
-use support::{peer, within};
+use crate::support::{peer, within};
+use host::provider::{Error, IncompleteRead, LimitOverrun, Provider, ProviderConfig};
+use host::NetworkPolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -849,6 +847,31 @@ async fn test_server_wait_closed_waits_for_the_clients() {
     p.drop_reader(r).await.unwrap();
     p.drop_writer(w).await.unwrap();
     p.drop_server(server).await.unwrap();
+}
+
+#[tokio::test]
+async fn test_reader_pollable_fires_after_other_calls_ran() {
+    // A reader's pollable watches the input stream. Writer and status calls made while
+    // it is out must leave the input to the reader: bytes they took in would leave the
+    // stream with nothing to report, and the pollable would never be ready.
+    let (mut p, r, w, mut socket) = connected(None).await;
+    assert!(matches!(p.try_readline(&r).await.unwrap(), Ok(None)));
+    let pollable = p.subscribe_reader(&r).await.unwrap();
+    socket.write_all(b"arrived\n").await.unwrap();
+    settle().await;
+    assert!(!p.is_closing(&w).await.unwrap());
+    assert_eq!(p.get_write_buffer_size(&w).await.unwrap(), 0);
+    within("drain", p.drain(&w)).await.unwrap().unwrap();
+    assert!(p.try_drain(&w).await.unwrap().unwrap());
+    assert!(!p.try_wait_closed(&w).await.unwrap().unwrap());
+    assert!(!p.at_eof(&r).await.unwrap());
+    assert!(p.exception(&r).await.unwrap().is_none());
+    assert_eq!(within("poll", p.poll(&[&pollable])).await.unwrap(), vec![0]);
+    let line = p.try_readline(&r).await.unwrap();
+    assert!(matches!(&line, Ok(Some(l)) if l == b"arrived\n"), "{line:?}");
+    p.drop_pollable(pollable).unwrap();
+    p.drop_writer(w).await.unwrap();
+    p.drop_reader(r).await.unwrap();
 }
 
 // ---- misuse and drop order: never a trap -------------------------------------------------

@@ -37,6 +37,14 @@ impl Driver {
         (driver, socket)
     }
 
+    /// Sends commands without waiting for their results (read them with [`Driver::line`]):
+    /// the driver then runs them back to back, in one executor turn when it can.
+    pub async fn send(&mut self, commands: &[&str]) {
+        let text: String = commands.iter().map(|command| format!("{command}\n")).collect();
+        self.stdin.write_all(text.as_bytes()).await.expect("write commands");
+        self.stdin.flush().await.unwrap();
+    }
+
     /// Sends one command and returns its result line (`ok ...` / `err ...`).
     pub async fn cmd(&mut self, command: &str) -> String {
         self.stdin.write_all(format!("{command}\n").as_bytes()).await.expect("write a command");

@@ -18,7 +18,7 @@ impl Transport {
             let input_open = {
                 let mut state = self.state.borrow_mut();
                 let state = &mut *state;
-                self.pull_available(state);
+                self.pull_unless_reader_waits(state);
                 match &state.lifecycle {
                     Lifecycle::Lost(None) => return Ok(()),
                     Lifecycle::Lost(Some(error)) => return Err(error.clone()),
@@ -36,7 +36,7 @@ impl Transport {
     pub(crate) fn try_wait_closed(&self) -> Result<bool> {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
-        self.pull_available(state);
+        self.pull_unless_reader_waits(state);
         match &state.lifecycle {
             Lifecycle::Lost(None) => Ok(true),
             Lifecycle::Lost(Some(error)) => Err(error.clone()),

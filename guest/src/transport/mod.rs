@@ -5,6 +5,7 @@
 //! There is no background reader: each reader call first pulls whatever has already
 //! arrived (without waiting, and not while the buffer is over 2 × limit), so a FIN or a
 //! reset that arrived is seen exactly as asyncio's background reading would see it.
+//! Other calls pull too, except while a read waits on the input: then only it may.
 //! Writes go to the host at once when it accepts them; the rest is pushed by a flush
 //! task that lives only while bytes are queued.
 
@@ -77,6 +78,9 @@ struct State {
     /// The last non-waiting read needed more data: it counts as the pending waiter
     /// (for `subscribe`, and it resumed a paused reader).
     try_wanted_data: bool,
+    /// A pollable from `reader_pollable` is out and no read has run since: its holder
+    /// waits on the input stream (see `Transport::reader_waits`).
+    reader_subscribed: bool,
     /// Told when the connection is lost (server client tracking).
     on_lost: Option<Box<dyn FnOnce()>>,
 }
@@ -120,6 +124,7 @@ impl Transport {
                 flusher_running: false,
                 abandoned: false,
                 try_wanted_data: false,
+                reader_subscribed: false,
                 on_lost: None,
             }),
             closed: Notify::new(),

@@ -31,6 +31,23 @@ impl Transport {
         }
     }
 
+    /// Whether a reader waits on the input stream itself: a read waiting in `read_op`,
+    /// or the holder of a pollable from `reader_pollable` that has not read since. Only
+    /// that reader may then take in input: once anyone else has taken the bytes, the
+    /// stream has nothing more to report and the reader's wait would never end.
+    fn reader_waits(state: &State) -> bool {
+        state.read.is_waiting() || state.reader_subscribed
+    }
+
+    /// For everything but the reads: pulls what has arrived (to notice an EOF or a
+    /// reset, as asyncio's background reading would) unless a reader waits, which
+    /// takes it in itself as soon as it is woken.
+    pub(super) fn pull_unless_reader_waits(&self, state: &mut State) {
+        if !Self::reader_waits(state) {
+            self.pull_available(state);
+        }
+    }
+
     /// Runs one read operation to completion: try it on the buffer, and while it needs
     /// more data, wait for the input stream (resuming a paused reader, as asyncio's
     /// `_wait_for_data` does).
@@ -42,6 +59,7 @@ impl Transport {
         // Set once this operation waits; ends the wait however the operation ends
         // (completed, failed, or cancelled by dropping its future).
         let mut waiting: Option<EndWaitOnDrop<'_>> = None;
+        self.state.borrow_mut().reader_subscribed = false;
         loop {
             {
                 let mut state = self.state.borrow_mut();
@@ -75,6 +93,7 @@ impl Transport {
     ) -> Result<Option<T>> {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
+        state.reader_subscribed = false;
         self.pull_available(state);
         loop {
             if let Step::Ready(result) = attempt(&mut state.read) {
@@ -102,17 +121,20 @@ impl Transport {
             || state.read.is_eof()
             || (!state.read.is_empty() && !state.try_wanted_data);
         match self.io() {
-            Some(io) if !answer_known && state.input_open => self.hand_out(io.input.subscribe()),
+            Some(io) if !answer_known && state.input_open => {
+                state.reader_subscribed = true;
+                self.hand_out(io.input.subscribe())
+            }
             _ => runtime::ready_pollable(),
         }
     }
 
     /// Runs `f` on the read buffer after pulling what has arrived (for `at_eof`,
-    /// `exception` and the non-waiting reads).
+    /// `exception` and the buffer's size), unless a reader waits.
     pub(crate) fn with_read_buffer<T>(&self, f: impl FnOnce(&mut ReadBuffer) -> T) -> T {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
-        self.pull_available(state);
+        self.pull_unless_reader_waits(state);
         f(&mut state.read)
     }
 }

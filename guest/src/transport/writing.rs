@@ -143,7 +143,7 @@ impl Transport {
         let closing = {
             let mut state = self.state.borrow_mut();
             // A reset that already arrived is the reader's exception, which drain raises.
-            self.pull_available(&mut state);
+            self.pull_unless_reader_waits(&mut state);
             if let Some(exception) = state.read.exception() {
                 return Err(exception.clone());
             }
@@ -177,7 +177,7 @@ impl Transport {
     pub(crate) fn try_drain(&self) -> Result<bool> {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
-        self.pull_available(state);
+        self.pull_unless_reader_waits(state);
         if let Some(exception) = state.read.exception() {
             return Err(exception.clone());
         }
@@ -192,7 +192,7 @@ impl Transport {
 
     pub(crate) fn write_eof(self: &Rc<Self>) -> Result<()> {
         let mut state = self.state.borrow_mut();
-        self.pull_available(&mut state);
+        self.pull_unless_reader_waits(&mut state);
         if state.write.is_closing() || state.lifecycle != Lifecycle::Open {
             return Ok(());
         }
@@ -234,13 +234,13 @@ impl Transport {
 
     pub(crate) fn is_closing(&self) -> bool {
         let mut state = self.state.borrow_mut();
-        self.pull_available(&mut state);
+        self.pull_unless_reader_waits(&mut state);
         state.write.is_closing() || state.lifecycle != Lifecycle::Open
     }
 
     pub(crate) fn write_buffer_size(&self) -> usize {
         let mut state = self.state.borrow_mut();
-        self.pull_available(&mut state);
+        self.pull_unless_reader_waits(&mut state);
         state.write.len()
     }
 

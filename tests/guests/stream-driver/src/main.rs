@@ -356,6 +356,13 @@ impl Driver {
                 stdout.drain().await?;
                 Ok(String::new())
             }
+            // Blocks the whole component (no task runs, no I/O is noticed): lets a test
+            // make things happen in between two operations of one executor turn.
+            "block" => {
+                let nanos = number::<u64>(arg(0))?.saturating_mul(1_000_000);
+                wasip2::clocks::monotonic_clock::subscribe_duration(nanos).block();
+                Ok(String::new())
+            }
             "sleep" => {
                 runtime::sleep(Duration::from_millis(number(arg(0))?)).await;
                 Ok(String::new())
