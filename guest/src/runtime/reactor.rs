@@ -6,10 +6,12 @@
 //!
 //! `wasi:io/poll` costs the host work for every pollable it is handed, so a turn hands
 //! it only the *hot* ones: those ready (or registered) within the last [`HOT_WINDOW`].
-//! Every waiting pollable is handed over at least every [`FULL_POLL_INTERVAL`], and
-//! whenever nothing hot waits (an idle component still blocks on everything). So a busy
-//! connection's turn costs the same with 10 or 10,000 idle ones, and an idle one that
-//! wakes up is noticed within that interval even while others keep the reactor busy.
+//! The others are *swept* (polled once, without waiting) every [`SWEEP_INTERVAL`], or
+//! less often when a sweep is costly: sweeps take at most 1/[`SWEEP_COST_SHARE`] of the
+//! time. When nothing hot waits, a turn waits on everything (an idle component still
+//! blocks on all it has). So a busy connection's turn costs the same with 10 or 10,000
+//! idle ones, and an idle one that wakes up is noticed within a sweep interval even
+//! while others keep the reactor busy.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -20,8 +22,12 @@ use slab::Slab;
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::{self, Pollable};
 
-/// Every waiting pollable is polled at least this often (nanoseconds).
-pub const FULL_POLL_INTERVAL: u64 = 20_000_000;
+/// Waiting pollables that are not hot are swept this often (nanoseconds)...
+pub const SWEEP_INTERVAL: u64 = 20_000_000;
+/// ...or, when a sweep costs more than 1/20 of that, 20 × its cost apart...
+pub const SWEEP_COST_SHARE: u64 = 20;
+/// ...but never more than this apart.
+pub const MAX_SWEEP_INTERVAL: u64 = 500_000_000;
 /// A pollable ready (or registered) this recently is polled every turn (nanoseconds).
 pub const HOT_WINDOW: u64 = 200_000_000;
 
@@ -48,10 +54,96 @@ struct Reactor {
     ready_now: Option<Pollable>,
     /// Keys of the sources active within `HOT_WINDOW`.
     hot: Vec<usize>,
-    /// When every waiting pollable is next polled.
-    next_full_poll: u64,
-    /// A timer for `next_full_poll`, kept while that instant stands.
-    full_poll_timer: Option<(u64, Pollable)>,
+    /// When the waiting pollables that are not hot are next swept.
+    next_sweep: u64,
+    /// The time between sweeps, from the last one's cost.
+    sweep_interval: u64,
+    /// A timer for `next_sweep`, kept while that instant stands.
+    sweep_timer: Option<(u64, Pollable)>,
+}
+
+/// What a poll hands `wasi:io/poll` besides the sources.
+enum Also {
+    Nothing,
+    /// The always-ready pollable: the poll does not wait.
+    ReadyNow,
+    /// The timer for the next sweep: the wait ends in time for it.
+    SweepTimer,
+}
+
+impl Reactor {
+    /// Drops the sources that have been quiet for longer than `HOT_WINDOW` from `hot`.
+    fn cool_down(&mut self, now: u64) {
+        let sources = &mut self.sources;
+        self.hot.retain(|&key| {
+            let source = &mut sources[key];
+            source.hot = now.saturating_sub(source.last_active) <= HOT_WINDOW;
+            source.hot
+        });
+    }
+
+    /// Keys of the hot sources someone waits on.
+    fn hot_waiting(&self) -> Vec<usize> {
+        self.hot.iter().copied().filter(|&key| !self.sources[key].wakers.is_empty()).collect()
+    }
+
+    /// Keys of all the sources someone waits on.
+    fn all_waiting(&self) -> Vec<usize> {
+        self.sources.iter().filter(|(_, source)| !source.wakers.is_empty()).map(|(key, _)| key).collect()
+    }
+
+    /// Polls the sources of `keys` (waiting unless `also` is `ReadyNow`), marks the ready
+    /// ones hot and takes their wakers, in a rotating order.
+    fn poll(&mut self, keys: &[usize], also: Also, now: u64) -> Vec<Waker> {
+        let also: Option<&Pollable> = match also {
+            Also::Nothing => None,
+            Also::ReadyNow => {
+                Some(self.ready_now.get_or_insert_with(|| monotonic_clock::subscribe_duration(0)))
+            }
+            Also::SweepTimer => {
+                let at = self.next_sweep;
+                if self.sweep_timer.as_ref().is_none_or(|(instant, _)| *instant != at) {
+                    self.sweep_timer = Some((at, monotonic_clock::subscribe_instant(at)));
+                }
+                self.sweep_timer.as_ref().map(|(_, timer)| timer)
+            }
+        };
+        let mut list: Vec<&Pollable> = keys.iter().map(|&key| &self.sources[key].pollable).collect();
+        list.extend(also);
+        let ready = poll::poll(&list);
+        drop(list);
+        let mut ready: Vec<usize> =
+            ready.into_iter().map(|i| i as usize).filter(|&i| i < keys.len()).collect();
+        if !ready.is_empty() {
+            let start = self.rotation % ready.len();
+            ready.rotate_left(start);
+            self.rotation = self.rotation.wrapping_add(1);
+        }
+        let mut to_wake = Vec::new();
+        for index in ready {
+            let key = keys[index];
+            let source = &mut self.sources[key];
+            source.readiness = source.readiness.wrapping_add(1);
+            source.last_active = now;
+            if !source.hot {
+                source.hot = true;
+                self.hot.push(key);
+            }
+            to_wake.append(&mut source.wakers);
+        }
+        to_wake
+    }
+
+    /// Sweeps every waiting source without waiting, and times the next sweep by what
+    /// this one cost the host.
+    fn sweep(&mut self, keys: &[usize], now: u64) -> Vec<Waker> {
+        let to_wake = self.poll(keys, Also::ReadyNow, now);
+        let after = monotonic_clock::now();
+        let cost = after.saturating_sub(now);
+        self.sweep_interval = cost.saturating_mul(SWEEP_COST_SHARE).clamp(SWEEP_INTERVAL, MAX_SWEEP_INTERVAL);
+        self.next_sweep = after.saturating_add(self.sweep_interval);
+        to_wake
+    }
 }
 
 thread_local! {
@@ -193,59 +285,37 @@ pub fn ready_pollable() -> Pollable {
 fn poll_sources(without_waiting: bool) -> bool {
     let to_wake = REACTOR.with(|reactor| {
         let mut reactor = reactor.borrow_mut();
-        let reactor = &mut *reactor;
         let now = monotonic_clock::now();
-        let sources = &mut reactor.sources;
-        reactor.hot.retain(|&key| {
-            let source = &mut sources[key];
-            source.hot = now.saturating_sub(source.last_active) <= HOT_WINDOW;
-            source.hot
-        });
-        let waiting = |key: &usize| !sources[*key].wakers.is_empty();
-        let hot_waiting: Vec<usize> = reactor.hot.iter().copied().filter(waiting).collect();
-        let full = hot_waiting.is_empty() || now >= reactor.next_full_poll;
-        let keys: Vec<usize> = if full {
-            reactor.next_full_poll = now.saturating_add(FULL_POLL_INTERVAL);
-            sources.iter().filter(|(_, s)| !s.wakers.is_empty()).map(|(k, _)| k).collect()
-        } else {
-            hot_waiting
-        };
-        if keys.is_empty() {
-            return None;
-        }
-        let mut list: Vec<&Pollable> = keys.iter().map(|&k| &sources[k].pollable).collect();
-        if without_waiting {
-            list.push(reactor.ready_now.get_or_insert_with(|| monotonic_clock::subscribe_duration(0)));
-        } else if !full {
-            // Wake up for the next full poll even if nothing hot becomes ready.
-            let at = reactor.next_full_poll;
-            if reactor.full_poll_timer.as_ref().is_none_or(|(instant, _)| *instant != at) {
-                reactor.full_poll_timer = Some((at, monotonic_clock::subscribe_instant(at)));
+        reactor.cool_down(now);
+        let hot = reactor.hot_waiting();
+        if hot.is_empty() && !without_waiting {
+            // Nothing hot: wait on everything, which also sweeps it.
+            let all = reactor.all_waiting();
+            if all.is_empty() {
+                return None;
             }
-            list.push(&reactor.full_poll_timer.as_ref().expect("just set").1);
+            let to_wake = reactor.poll(&all, Also::Nothing, now);
+            reactor.next_sweep =
+                monotonic_clock::now().saturating_add(reactor.sweep_interval.max(SWEEP_INTERVAL));
+            return Some(to_wake);
         }
-        let ready = poll::poll(&list);
-        drop(list);
-        let mut ready: Vec<usize> =
-            ready.into_iter().map(|i| i as usize).filter(|&i| i < keys.len()).collect();
-        if !ready.is_empty() {
-            let start = reactor.rotation % ready.len();
-            ready.rotate_left(start);
-            reactor.rotation = reactor.rotation.wrapping_add(1);
-        }
-        let mut to_wake = Vec::new();
-        for index in ready {
-            let key = keys[index];
-            let source = &mut sources[key];
-            source.readiness = source.readiness.wrapping_add(1);
-            source.last_active = now;
-            if !source.hot {
-                source.hot = true;
-                reactor.hot.push(key);
+        if now >= reactor.next_sweep {
+            let all = reactor.all_waiting();
+            if all.is_empty() {
+                return None;
             }
-            to_wake.append(&mut source.wakers);
+            let to_wake = reactor.sweep(&all, now);
+            if !to_wake.is_empty() || without_waiting {
+                return Some(to_wake);
+            }
+            // Nothing was ready: wait for the hot ones below.
         }
-        Some(to_wake)
+        if hot.is_empty() {
+            // Not waiting, and only cold sources wait: they are swept in their time.
+            return Some(Vec::new());
+        }
+        let also = if without_waiting { Also::ReadyNow } else { Also::SweepTimer };
+        Some(reactor.poll(&hot, also, now))
     });
     match to_wake {
         None => false,
