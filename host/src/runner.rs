@@ -16,7 +16,9 @@ use wasmtime_wasi::FsPerms;
 use crate::limits::{self, BusyClock, Limits, MemoryLimiter, Ticker};
 
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Cache, CacheConfig, Config, Engine, Store, Strategy, WasmBacktraceDetails};
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, ProfilingStrategy, Store, Strategy, WasmBacktraceDetails,
+};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -79,6 +81,9 @@ pub(crate) fn engine(verbose: bool, cache: bool, epoch_interruption: bool) -> Re
     if verbose {
         wasm_config.wasm_backtrace_details(WasmBacktraceDetails::Enable);
     }
+    if let Some(strategy) = profiling_strategy() {
+        wasm_config.profiler(strategy);
+    }
     if cache {
         match Cache::new(CacheConfig::new()) {
             Ok(cache) => {
@@ -89,6 +94,19 @@ pub(crate) fn engine(verbose: bool, cache: bool, epoch_interruption: bool) -> Re
         }
     }
     Engine::new(&wasm_config).map_err(|error| HostError::Engine { message: one_line(&error), error })
+}
+
+/// `WASIO_PROFILE=perfmap` (or `jitdump`) tells wasmtime to describe the guest code it
+/// compiles for `perf`, so `perf record -g` / `perf report` on the host name guest functions.
+fn profiling_strategy() -> Option<ProfilingStrategy> {
+    match std::env::var("WASIO_PROFILE").ok()?.as_str() {
+        "perfmap" => Some(ProfilingStrategy::PerfMap),
+        "jitdump" => Some(ProfilingStrategy::JitDump),
+        other => {
+            tracing::warn!("WASIO_PROFILE={other} ignored (perfmap or jitdump)");
+            None
+        }
+    }
 }
 
 /// Runs `config.component` to completion; see [`crate::run`].
