@@ -3,12 +3,14 @@
 //! Everything here is plain Rust over byte buffers, so it is tested natively:
 //! [`ReadBuffer`] is `StreamReader`'s state machine (buffer, EOF, sticky exception,
 //! limit, read flow control, one waiter), [`Separators`] the validated separator set of
-//! `readuntil`, and [`WriteBuffer`] the writer's queue with asyncio's watermarks. The
+//! `readuntil`, [`WriteBuffer`] the writer's queue with asyncio's watermarks, and
+//! [`ReadSize`] how much each host read asks for. The
 //! I/O layer moves bytes between these and `wasi:sockets` and turns
 //! [`Step::NeedData`] into a wait.
 
 mod byte_queue;
 pub mod read_buffer;
+pub mod read_size;
 pub mod separators;
 pub mod write_buffer;
 
@@ -16,6 +18,7 @@ pub mod write_buffer;
 mod tests;
 
 pub use read_buffer::{ReadBuffer, SearchState, DEFAULT_LIMIT};
+pub use read_size::ReadSize;
 pub use separators::Separators;
 pub use write_buffer::{WriteBuffer, WriteOutcome, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 

@@ -18,7 +18,7 @@ use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::tcp::TcpSocket;
 
-use crate::core::{ReadBuffer, WriteBuffer};
+use crate::core::{ReadBuffer, ReadSize, WriteBuffer};
 use crate::error::{Error, Result};
 use crate::net;
 use crate::runtime::{Notify, Registration};
@@ -26,9 +26,6 @@ use crate::runtime::{Notify, Registration};
 mod closing;
 mod reading;
 mod writing;
-
-/// The most bytes asked of the host per read (wasmtime returns at most 64 KiB).
-const READ_CHUNK: u64 = 64 * 1024;
 
 /// How long a connection whose writer was dropped keeps trying to deliver its queued
 /// bytes before it is aborted.
@@ -66,6 +63,7 @@ enum Lifecycle {
 
 struct State {
     read: ReadBuffer,
+    read_size: ReadSize,
     write: WriteBuffer,
     /// False once the input stream reported EOF or failed: nothing more to pull.
     input_open: bool,
@@ -117,6 +115,7 @@ impl Transport {
             sockname,
             state: RefCell::new(State {
                 read: ReadBuffer::new(limit)?,
+                read_size: ReadSize::new(),
                 write: WriteBuffer::new(),
                 input_open: true,
                 eof_sent: false,

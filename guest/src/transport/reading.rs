@@ -4,7 +4,7 @@
 use wasip2::io::poll::Pollable;
 use wasip2::io::streams::StreamError;
 
-use super::{State, Transport, READ_CHUNK};
+use super::{State, Transport};
 use crate::core::{ReadBuffer, Step};
 use crate::error::Result;
 use crate::{net, runtime};
@@ -13,12 +13,21 @@ impl Transport {
     /// Pulls what has already arrived, without waiting, unless the reader is paused.
     pub(super) fn pull_available(&self, state: &mut State) {
         let Some(io) = self.io() else { return };
+        // After a short read the host had nothing more; a 1-byte read then checks, at
+        // little cost, for an EOF or a reset queued behind the data, which must be seen
+        // now, as asyncio's background reading would.
+        let mut probing = false;
         while state.input_open && !state.read.is_paused() {
-            match io.input.read(READ_CHUNK) {
+            let size = if probing { 1 } else { state.read_size.next() };
+            match io.input.read(size as u64) {
                 Ok(bytes) if bytes.is_empty() => break,
-                // Read on until the host has nothing more: a FIN or reset queued behind
-                // the data must be seen now, as asyncio's background reading would.
-                Ok(bytes) => state.read.feed_vec(bytes),
+                Ok(bytes) => {
+                    if !probing {
+                        state.read_size.record(bytes.len());
+                    }
+                    probing = bytes.len() < size;
+                    state.read.feed_vec(bytes);
+                }
                 Err(StreamError::Closed) => {
                     state.input_open = false;
                     state.read.feed_eof();
