@@ -9,6 +9,14 @@ use host::cli::Cli;
 use host::HostError;
 
 fn main() -> ExitCode {
+    // With RUST_BACKTRACE set, wasmtime captures a Rust backtrace for every error a WASI
+    // call returns (each would-block accept, each failed read): tens of microseconds each,
+    // for backtraces the host never prints. RUST_LIB_BACKTRACE=0 stops those captures and
+    // leaves panic backtraces (RUST_BACKTRACE) as they are. Set first thing, before any
+    // thread exists; a RUST_LIB_BACKTRACE the user set wins.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let cli = Cli::parse();
     host::logging::init(cli.verbose, cli.quiet);
 
