@@ -61,6 +61,18 @@ impl WriteBuffer {
         self.accept("Cannot call write() after write_eof()", data.len(), |queue| queue.push(data))
     }
 
+    /// asyncio's `transport.write(data)` as its socket transport does it: with nothing
+    /// queued, `send` is offered the data first (the host takes what it can now) and only
+    /// the rest is queued, so the common case copies nothing into the buffer. `send`
+    /// returns how many bytes it took; it is not called when the data would be refused
+    /// or dropped, or when bytes are already queued (they must go first).
+    pub fn write_through(&mut self, data: &[u8], send: impl FnOnce(&[u8]) -> usize) -> Result<WriteOutcome> {
+        self.accept("Cannot call write() after write_eof()", data.len(), |queue| {
+            let sent = if queue.is_empty() { send(data).min(data.len()) } else { 0 };
+            queue.push(&data[sent..]);
+        })
+    }
+
     /// asyncio's `transport.writelines(lines)` (SE:1166-1177), with its own error text.
     ///
     /// asyncio's version skips the lost-connection check and the pause check; here it
@@ -200,6 +212,43 @@ impl WriteBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_through_queues_only_what_the_host_did_not_take() {
+        let mut w = WriteBuffer::new();
+        assert_eq!(w.write_through(b"abcdef", |bytes| bytes.len()).unwrap(), WriteOutcome::Buffered);
+        assert!(w.is_empty(), "all taken at once");
+        w.write_through(b"abcdef", |_| 4).unwrap();
+        assert_eq!(w.front(100), b"ef");
+        // Bytes are queued: they go first, so new data is not offered to the host.
+        w.write_through(b"gh", |_| panic!("offered while bytes are queued")).unwrap();
+        assert_eq!(w.front(100), b"efgh");
+    }
+
+    #[test]
+    fn write_through_pauses_on_what_it_queued() {
+        let mut w = WriteBuffer::new();
+        w.set_limits(Some(10), None).unwrap();
+        w.write_through(&[1; 100], |_| 95).unwrap();
+        assert!(!w.is_paused(), "5 queued, under the high-water mark");
+        w.write_through(&[1; 100], |_| unreachable!()).unwrap();
+        assert!(w.is_paused());
+    }
+
+    #[test]
+    fn write_through_offers_nothing_that_write_would_refuse_or_drop() {
+        let never = |_: &[u8]| -> usize { panic!("offered to the host") };
+        let mut w = WriteBuffer::new();
+        assert_eq!(w.write_through(b"", never).unwrap(), WriteOutcome::Empty);
+        w.request_eof();
+        assert!(w.write_through(b"x", never).is_err());
+        let mut w = WriteBuffer::new();
+        w.mark_lost();
+        assert_eq!(w.write_through(b"x", never).unwrap(), WriteOutcome::Dropped);
+        let mut w = WriteBuffer::new();
+        w.start_closing();
+        assert_eq!(w.write_through(b"x", never).unwrap(), WriteOutcome::Dropped);
+    }
 
     #[test]
     fn set_limits_pauses_but_never_resumes() {

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use wasip2::io::poll::Pollable;
 use wasip2::sockets::tcp::ShutdownType;
 
-use super::{Lifecycle, State, Transport, ABANDONED_FLUSH_TIMEOUT};
+use super::{Io, Lifecycle, State, Transport, ABANDONED_FLUSH_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::{net, runtime};
 
@@ -30,19 +30,11 @@ impl Transport {
     pub(super) fn push_queued(&self, state: &mut State) {
         let Some(io) = self.io() else { return };
         while !state.write.is_empty() && state.lifecycle == Lifecycle::Open {
-            match io.output.check_write() {
+            match send_now(&io, state.write.front(usize::MAX)) {
                 Ok(0) => return,
-                Ok(permit) => {
-                    let chunk = state.write.front(usize::try_from(permit).unwrap_or(usize::MAX));
-                    let len = chunk.len();
-                    if let Err(error) = io.output.write(chunk) {
-                        self.lose(state, Some(net::stream_error(error)));
-                        return;
-                    }
-                    state.write.consume(len);
-                }
+                Ok(sent) => state.write.consume(sent),
                 Err(error) => {
-                    self.lose(state, Some(net::stream_error(error)));
+                    self.lose(state, Some(error));
                     return;
                 }
             }
@@ -71,8 +63,23 @@ impl Transport {
         // No pull first: after a reset that already arrived, pushing to the socket fails
         // and loses the connection just the same, and the data is dropped either way.
         let mut state = self.state.borrow_mut();
-        state.write.write(data)?;
-        self.after_write(&mut state);
+        let state = &mut *state;
+        // With nothing queued the host is offered the data directly, as asyncio's
+        // transport does; only what it does not take now is copied into the queue.
+        let io = self.io().filter(|_| state.lifecycle == Lifecycle::Open);
+        let mut send_error = None;
+        state.write.write_through(data, |bytes| match io.as_deref().map(|io| send_now(io, bytes)) {
+            Some(Ok(sent)) => sent,
+            Some(Err(error)) => {
+                send_error = Some(error);
+                0
+            }
+            None => 0,
+        })?;
+        if let Some(error) = send_error {
+            self.lose(state, Some(error));
+        }
+        self.after_write(state);
         Ok(())
     }
 
@@ -251,4 +258,15 @@ impl Transport {
     pub(crate) fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> Result<()> {
         self.state.borrow_mut().write.set_limits(high, low)
     }
+}
+
+/// Offers `bytes` to the host: how many it took now (0 while it is still busy with
+/// earlier bytes), or why the connection failed.
+fn send_now(io: &Io, bytes: &[u8]) -> Result<usize> {
+    let permit = io.output.check_write().map_err(net::stream_error)?;
+    let sent = bytes.len().min(usize::try_from(permit).unwrap_or(usize::MAX));
+    if sent > 0 {
+        io.output.write(&bytes[..sent]).map_err(net::stream_error)?;
+    }
+    Ok(sent)
 }
