@@ -90,7 +90,8 @@ pub enum ScenarioName {
     Bulk,
     /// Short connections: connect, one line, read it back, close.
     Churn,
-    /// RSS per idle connection (1k and 10k), and 1-connection lines while 10k are idle.
+    /// RSS per idle connection (1k and 10k), 1-connection lines while 10k are idle, then
+    /// no spin or stall after all 10k vanish at once.
     Idle,
     /// Time from spawn to `Serving on` (empty and warm wasmtime cache).
     Startup,

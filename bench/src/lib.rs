@@ -4,10 +4,10 @@
 //! Modules, one concept each: [`cli`] (the command line), [`settings`] (durations and sizes),
 //! [`limits`] (open files, ephemeral ports), [`servers`] (which servers, starting and stopping
 //! them), [`tokio_echo`] (the tokio reference server), [`process_memory`] (a server's RSS),
-//! [`line_payload`] / [`bulk_payload`] (what is sent and how the echo is checked),
-//! [`deadline`] (a timeout on every await), [`scenario`] (the load patterns), [`metric`] (the
-//! table's columns), [`samples`] (measurements and their medians), [`plan`] (repetitions ×
-//! scenarios × servers), [`report`] (the markdown).
+//! [`process_cpu`] (its CPU use), [`line_payload`] / [`bulk_payload`] (what is sent and how
+//! the echo is checked), [`deadline`] (a timeout on every await), [`scenario`] (the load
+//! patterns), [`metric`] (the table's columns), [`samples`] (measurements and their medians),
+//! [`plan`] (repetitions × scenarios × servers), [`report`] (the markdown).
 
 pub mod bulk_payload;
 pub mod cli;
@@ -17,6 +17,7 @@ pub mod limits;
 pub mod line_payload;
 pub mod metric;
 pub mod plan;
+pub mod process_cpu;
 pub mod process_memory;
 pub mod report;
 pub mod samples;

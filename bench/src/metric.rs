@@ -1,5 +1,7 @@
 //! What is measured: the report's columns, which way is better, and how each is printed.
 
+use crate::scenario::idle::{FRESH_CONNECTIONS, QUIET_LIMIT};
+
 /// One number a scenario run yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
@@ -22,13 +24,22 @@ pub enum Metric {
     /// 1-connection req/s on the same server before the idle connections ÷ with them held:
     /// the wake-up cost of idle connections (target ≤ 1.2).
     IdleSlowdown,
+    /// After the larger idle count vanished at once: the server's CPU use (% of one core) over
+    /// 1 s once it went quiet. About 100 = spinning.
+    CpuAfterVanish,
+    /// Seconds from the vanish until the server's CPU use went quiet (the bound if it never did).
+    QuietAfterVanishSecs,
+    /// Then connect + one echoed 64-byte line on a new connection.
+    EchoAfterVanishMillis,
+    /// Then 100 new connections, 16 at a time, each echoing one line.
+    FreshAfterVanishMillis,
     FirstStartMillis,
     SecondStartMillis,
 }
 
 impl Metric {
     /// The main table's columns, in order.
-    pub const THROUGHPUT_TABLE: [Metric; 11] = [
+    pub const THROUGHPUT_TABLE: [Metric; 15] = [
         Metric::SingleRequestsPerSec,
         Metric::SingleP99Micros,
         Metric::PipelinedRequestsPerSec,
@@ -40,6 +51,10 @@ impl Metric {
         Metric::IdleKibPerConnectionLarge,
         Metric::SingleRequestsPerSecWithIdle,
         Metric::IdleSlowdown,
+        Metric::CpuAfterVanish,
+        Metric::QuietAfterVanishSecs,
+        Metric::EchoAfterVanishMillis,
+        Metric::FreshAfterVanishMillis,
     ];
 
     pub const STARTUP_TABLE: [Metric; 2] = [Metric::FirstStartMillis, Metric::SecondStartMillis];
@@ -64,6 +79,10 @@ impl Metric {
                 format!("1 conn req/s, {} idle", thousands(idle_counts.1))
             }
             Metric::IdleSlowdown => format!("slowdown with {} idle", thousands(idle_counts.1)),
+            Metric::CpuAfterVanish => format!("CPU % after {} vanish", thousands(idle_counts.1)),
+            Metric::QuietAfterVanishSecs => "quiet after vanish s".into(),
+            Metric::EchoAfterVanishMillis => "echo after vanish ms".into(),
+            Metric::FreshAfterVanishMillis => format!("{FRESH_CONNECTIONS} new conns after vanish ms"),
             Metric::FirstStartMillis => "first start ms (empty cache)".into(),
             Metric::SecondStartMillis => "second start ms (cached)".into(),
         }
@@ -76,6 +95,10 @@ impl Metric {
                 | Metric::IdleSlowdown
                 | Metric::IdleKibPerConnectionSmall
                 | Metric::IdleKibPerConnectionLarge
+                | Metric::CpuAfterVanish
+                | Metric::QuietAfterVanishSecs
+                | Metric::EchoAfterVanishMillis
+                | Metric::FreshAfterVanishMillis
                 | Metric::FirstStartMillis
                 | Metric::SecondStartMillis
         )
@@ -88,7 +111,15 @@ impl Metric {
             Metric::IdleKibPerConnectionSmall | Metric::IdleKibPerConnectionLarge => {
                 format!("{value:.1}")
             }
-            Metric::SingleP99Micros | Metric::FirstStartMillis | Metric::SecondStartMillis
+            Metric::CpuAfterVanish => format!("{value:.0}"),
+            // A server still busy at the bound: it went quiet at some unknown time after it, if ever.
+            Metric::QuietAfterVanishSecs if value >= QUIET_LIMIT.as_secs_f64() => format!("≥{value:.1}"),
+            Metric::QuietAfterVanishSecs => format!("{value:.1}"),
+            Metric::SingleP99Micros
+            | Metric::FirstStartMillis
+            | Metric::SecondStartMillis
+            | Metric::EchoAfterVanishMillis
+            | Metric::FreshAfterVanishMillis
                 if value < 100.0 =>
             {
                 format!("{value:.1}")
@@ -134,5 +165,11 @@ mod tests {
         assert_eq!(with_separators(-1_000), "-1,000");
         assert_eq!(thousands(10_000), "10k");
         assert_eq!(thousands(9_500), "9,500");
+    }
+
+    #[test]
+    fn a_server_never_quiet_shows_the_bound_as_at_least() {
+        assert_eq!(Metric::QuietAfterVanishSecs.format(0.4), "0.4");
+        assert_eq!(Metric::QuietAfterVanishSecs.format(QUIET_LIMIT.as_secs_f64()), "≥5.0");
     }
 }

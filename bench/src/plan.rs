@@ -13,6 +13,7 @@ use crate::limits::ConnectionLimits;
 use crate::metric::{with_separators, Metric};
 use crate::report::{self, ReportContext};
 use crate::samples::{Failure, Samples};
+use crate::scenario::idle::{FRESH_CONCURRENCY, FRESH_CONNECTIONS, QUIET_LIMIT};
 use crate::scenario::{startup, Measured, Run};
 use crate::servers::{Launcher, ServerKind};
 use crate::settings::Settings;
@@ -274,6 +275,22 @@ fn standing_notes(
             counts.join(" then "),
             settings.idle_open_concurrency,
             16
+        ),
+        format!(
+            "idle, after: then all {} vanish at once (closed in one go, every other one with SO_LINGER 0 \
+             so it resets). Quiet after = time until the server's CPU use (utime + stime from \
+             /proc/PID/stat, all threads, in 10 ms ticks) over 3 consecutive 100 ms samples is below 5% \
+             of a core (≥{:.1} = still busy at that bound); CPU % = its use over the following 1 s, in % \
+             of one core (about 100 = spinning; ratios to a reference at 0 show —). Then, as a stall \
+             check: echo after vanish = connect + one 64-byte line echoed on a new connection; {} new \
+             conns = {} fresh connections, {} at a time, each echoing one line, as in churn. Each must \
+             finish within the {} I/O timeout, or the run fails.",
+            counts.last().map_or("", String::as_str),
+            QUIET_LIMIT.as_secs_f64(),
+            FRESH_CONNECTIONS,
+            FRESH_CONNECTIONS,
+            FRESH_CONCURRENCY,
+            seconds(settings.io_timeout)
         ),
         "Guest linear memory: not reported — the host has no way yet to report a guest's memory size; \
          the host's RSS above includes it."

@@ -13,6 +13,7 @@ use tokio::process::{Child, Command};
 
 use crate::cli::{RunArgs, ServerChoice};
 use crate::cpu_pinning;
+use crate::process_cpu::CpuMeter;
 use crate::process_memory;
 use crate::workspace_root;
 
@@ -244,6 +245,11 @@ impl RunningServer {
     /// The server process's RSS (for ours: the host process, guest included).
     pub fn resident_kib(&self) -> Result<u64> {
         process_memory::resident_kib(self.pid)
+    }
+
+    /// Starts reading the server process's CPU time (for ours: the host, all its threads).
+    pub fn cpu_meter(&self) -> Result<CpuMeter> {
+        CpuMeter::start(self.pid)
     }
 
     /// An error, with the end of its log, if the server has exited.

@@ -4,7 +4,14 @@
 //! measure what idle connections cost a busy one (a server that wakes or scans every
 //! connection per event slows down); both on the same server, so the ratio is not blurred by
 //! where the scheduler happened to put a fresh server.
+//!
+//! Then all of them vanish at once (closed in one go, every other one with SO_LINGER 0 so it
+//! resets), and the server must neither spin nor stall: a runtime that keeps polling dead
+//! connections after a mass disconnect can sit at 100% CPU and stop accepting. Its CPU use is
+//! read until it is quiet and over a window after that; then a new connection must echo a
+//! line and a short churn of new connections must go through.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +25,8 @@ use tokio::task::JoinSet;
 
 use crate::deadline::within;
 use crate::line_payload::{excerpt, LineTemplate};
+use crate::process_cpu::{CpuMeter, CpuSample};
+use crate::scenario::churn;
 use crate::scenario::lines::{self, LinesOutcome, LinesShape};
 use crate::servers::RunningServer;
 
@@ -27,6 +36,19 @@ const LINE_LEN: usize = 64;
 const WARMUP_CONNECTIONS: usize = 16;
 /// Time for the server to finish its work after the last connection before its RSS is read.
 const SETTLE: Duration = Duration::from_millis(300);
+/// How often the server's CPU use is read while it digests the vanished connections.
+const QUIET_SAMPLE: Duration = Duration::from_millis(100);
+/// Quiet: below [`QUIET_PERCENT`] of a core over this many samples in a row, taken together
+/// rather than each, since one clock tick (10 ms) is already 10% of a 100 ms sample.
+const QUIET_SAMPLES: usize = 3;
+const QUIET_PERCENT: f64 = 5.0;
+/// The longest the server is given to go quiet; one still busy then is reported as this.
+pub const QUIET_LIMIT: Duration = Duration::from_secs(5);
+/// Once quiet (or at [`QUIET_LIMIT`]), the window over which its CPU use is reported.
+const CPU_WINDOW: Duration = Duration::from_secs(1);
+/// The short churn after the vanish: new connections, so many at a time.
+pub const FRESH_CONNECTIONS: usize = 100;
+pub const FRESH_CONCURRENCY: usize = 16;
 
 pub struct IdleSetup {
     /// Ascending: RSS is read after each count is reached.
@@ -49,7 +71,68 @@ pub struct IdleOutcome {
     pub busy_alone: Option<LinesOutcome>,
     /// The `lines` run with the most idle connections held.
     pub busy_with_idle: Option<LinesOutcome>,
+    /// What the server did once they all vanished at once.
+    pub after_vanish: AfterVanish,
     pub failure: Option<anyhow::Error>,
+}
+
+/// How the server took all held connections vanishing at once, as far as it got.
+#[derive(Default)]
+pub struct AfterVanish {
+    /// How many vanished (0: not got that far).
+    pub connections: usize,
+    /// When the server's CPU use went quiet after the closes.
+    pub quiet: Option<Quiet>,
+    /// Its CPU use in each sample until then, in % of one core: how it digested the closes,
+    /// for the progress line.
+    pub digest_percents: Vec<f64>,
+    /// Its CPU use over [`CPU_WINDOW`] after that, in % of one core.
+    pub cpu_percent: Option<f64>,
+    /// Connect + one echoed line on a new connection.
+    pub echo: Option<Duration>,
+    /// [`FRESH_CONNECTIONS`] new connections, [`FRESH_CONCURRENCY`] at a time, each echoing a line.
+    pub fresh: Option<Duration>,
+}
+
+/// When a server's CPU use went quiet after the connections vanished.
+#[derive(Clone, Copy, Debug)]
+pub enum Quiet {
+    /// This long after the closes.
+    After(Duration),
+    /// Still busy at [`QUIET_LIMIT`]: spinning, or very slow to digest the closes.
+    NotWithinLimit,
+}
+
+impl Quiet {
+    /// In seconds, [`QUIET_LIMIT`] for a server that never went quiet.
+    pub fn secs(self) -> f64 {
+        match self {
+            Quiet::After(after) => after.as_secs_f64(),
+            Quiet::NotWithinLimit => QUIET_LIMIT.as_secs_f64(),
+        }
+    }
+}
+
+impl AfterVanish {
+    fn summary(&self) -> Option<String> {
+        let quiet = match self.quiet? {
+            Quiet::After(after) => format!("quiet after {:.1} s", after.as_secs_f64()),
+            Quiet::NotWithinLimit => format!("NOT quiet within {QUIET_LIMIT:?}"),
+        };
+        let percents: Vec<String> = self.digest_percents.iter().map(|p| format!("{p:.0}")).collect();
+        let quiet = format!("{quiet} (CPU % per {QUIET_SAMPLE:?}: {})", percents.join(" "));
+        let mut parts = vec![format!("{} vanished: {quiet}", self.connections)];
+        if let Some(percent) = self.cpu_percent {
+            parts.push(format!("then {percent:.0}% CPU over {CPU_WINDOW:?}"));
+        }
+        if let Some(echo) = self.echo {
+            parts.push(format!("new connection echoed in {:.1} ms", echo.as_secs_f64() * 1e3));
+        }
+        if let Some(fresh) = self.fresh {
+            parts.push(format!("{FRESH_CONNECTIONS} new connections in {:.0} ms", fresh.as_secs_f64() * 1e3));
+        }
+        Some(parts.join(", "))
+    }
 }
 
 impl IdleOutcome {
@@ -68,6 +151,7 @@ impl IdleOutcome {
         if let Some(busy) = &self.busy_with_idle {
             parts.push(format!("with them idle: {}", busy.summary()));
         }
+        parts.extend(self.after_vanish.summary());
         parts.join("; ")
     }
 }
@@ -117,7 +201,82 @@ async fn measure(server: &RunningServer, setup: &IdleSetup, outcome: &mut IdleOu
     if closed > 0 {
         bail!("{closed} of {} idle connections were closed by the server or got data", held.len());
     }
+    vanish(server, held, setup.io_timeout, &mut outcome.after_vanish).await
+}
+
+/// The longest [`vanish`] may take after the closes, besides the server's own timeouts.
+pub fn vanish_time_limit(io_timeout: Duration) -> Duration {
+    QUIET_LIMIT + CPU_WINDOW + io_timeout * 2
+}
+
+/// Closes all `held` connections in one go, every other one with SO_LINGER 0 so the server
+/// sees resets as well as FINs, then checks that the server neither spins nor stalls. Its CPU
+/// is measured before it is poked, so the new connections do not count in it and a server that
+/// stopped accepting still shows whether it spins.
+async fn vanish(
+    server: &RunningServer,
+    held: Vec<TcpStream>,
+    io_timeout: Duration,
+    after: &mut AfterVanish,
+) -> Result<()> {
+    let count = held.len();
+    for stream in held.iter().skip(1).step_by(2) {
+        stream.set_zero_linger().context("setting SO_LINGER 0 on an idle connection")?;
+    }
+    let mut meter = server.cpu_meter()?;
+    drop(held);
+    after.connections = count;
+    after.quiet = Some(wait_until_quiet(&mut meter, &mut after.digest_percents).await?);
+    tokio::time::sleep(CPU_WINDOW).await;
+    after.cpu_percent = Some(meter.sample()?.percent_of_core());
+
+    let address = server.address;
+    let started = Instant::now();
+    within(
+        io_timeout,
+        || format!("a new connection after the {count} idle ones vanished"),
+        open_one(address, count, io_timeout),
+    )
+    .await?;
+    after.echo = Some(started.elapsed());
+
+    let started = Instant::now();
+    within(
+        io_timeout,
+        || {
+            format!(
+                "{FRESH_CONNECTIONS} new connections, {FRESH_CONCURRENCY} at a time, after the {count} idle \
+                 ones vanished"
+            )
+        },
+        churn::run(address, FRESH_CONNECTIONS, FRESH_CONCURRENCY, io_timeout),
+    )
+    .await?;
+    after.fresh = Some(started.elapsed());
     Ok(())
+}
+
+/// Reads the CPU `meter` every [`QUIET_SAMPLE`] until the last [`QUIET_SAMPLES`] together are
+/// below [`QUIET_PERCENT`] of a core. Returns when that quiet stretch began, counted from the
+/// meter's start. Each sample's CPU use goes to `percents`.
+async fn wait_until_quiet(meter: &mut CpuMeter, percents: &mut Vec<f64>) -> Result<Quiet> {
+    let mut recent: VecDeque<CpuSample> = VecDeque::with_capacity(QUIET_SAMPLES + 1);
+    let mut elapsed = Duration::ZERO;
+    while elapsed < QUIET_LIMIT {
+        tokio::time::sleep(QUIET_SAMPLE).await;
+        let sample = meter.sample().context("reading the server's CPU time after the vanish")?;
+        elapsed += sample.wall;
+        percents.push(sample.percent_of_core());
+        recent.push_back(sample);
+        if recent.len() > QUIET_SAMPLES {
+            recent.pop_front();
+        }
+        let stretch = CpuSample::combined(&recent);
+        if recent.len() == QUIET_SAMPLES && stretch.percent_of_core() < QUIET_PERCENT {
+            return Ok(Quiet::After(elapsed - stretch.wall));
+        }
+    }
+    Ok(Quiet::NotWithinLimit)
 }
 
 /// Opens connections `ids`, `concurrency` at a time, each echoing one line.

@@ -110,6 +110,10 @@ impl Run {
                 Metric::IdleKibPerConnectionLarge,
                 Metric::SingleRequestsPerSecWithIdle,
                 Metric::IdleSlowdown,
+                Metric::CpuAfterVanish,
+                Metric::QuietAfterVanishSecs,
+                Metric::EchoAfterVanishMillis,
+                Metric::FreshAfterVanishMillis,
             ],
         }
     }
@@ -120,7 +124,11 @@ impl Run {
         std::time::Duration::from_secs(120)
             + match self {
                 Run::Lines(_) => lines,
-                Run::Idle => lines * 2 + std::time::Duration::from_secs(240),
+                Run::Idle => {
+                    lines * 2
+                        + std::time::Duration::from_secs(240)
+                        + idle::vanish_time_limit(settings.io_timeout)
+                }
                 Run::Bulk | Run::Churn => std::time::Duration::ZERO,
             }
     }
@@ -193,8 +201,23 @@ impl Run {
                         values.push((Metric::IdleSlowdown, alone.requests_per_sec / busy.requests_per_sec));
                     }
                 }
+                values.extend(after_vanish_values(&outcome.after_vanish));
                 Measured { values, summary: outcome.summary(), failure: outcome.failure }
             }
         })
     }
+}
+
+/// The idle run's numbers from after its connections vanished, as far as it got.
+fn after_vanish_values(after: &idle::AfterVanish) -> Vec<(Metric, f64)> {
+    let millis = |duration: std::time::Duration| duration.as_secs_f64() * 1e3;
+    [
+        (Metric::CpuAfterVanish, after.cpu_percent),
+        (Metric::QuietAfterVanishSecs, after.quiet.map(idle::Quiet::secs)),
+        (Metric::EchoAfterVanishMillis, after.echo.map(millis)),
+        (Metric::FreshAfterVanishMillis, after.fresh.map(millis)),
+    ]
+    .into_iter()
+    .filter_map(|(metric, value)| Some((metric, value?)))
+    .collect()
 }
