@@ -60,6 +60,9 @@ struct Reactor {
     sweep_interval: u64,
     /// A timer for `next_sweep`, kept while that instant stands.
     sweep_timer: Option<(u64, Pollable)>,
+    /// The clock at the start of the last turn: new sources take it as their start
+    /// (one host call fewer per registration, and a turn is short).
+    turn_started: u64,
 }
 
 /// What a poll hands `wasi:io/poll` besides the sources.
@@ -161,9 +164,12 @@ pub struct Registration {
 impl Registration {
     pub fn new(pollable: Pollable) -> Self {
         // New sources start hot: a new connection's first bytes are noticed at once.
-        let last_active = monotonic_clock::now();
         let key = REACTOR.with(|reactor| {
             let mut reactor = reactor.borrow_mut();
+            if reactor.turn_started == 0 {
+                reactor.turn_started = monotonic_clock::now();
+            }
+            let last_active = reactor.turn_started;
             let source = Source { pollable, wakers: Vec::new(), readiness: 0, last_active, hot: true };
             let key = reactor.sources.insert(source);
             reactor.hot.push(key);
@@ -286,6 +292,7 @@ fn poll_sources(without_waiting: bool) -> bool {
     let to_wake = REACTOR.with(|reactor| {
         let mut reactor = reactor.borrow_mut();
         let now = monotonic_clock::now();
+        reactor.turn_started = now;
         reactor.cool_down(now);
         let hot = reactor.hot_waiting();
         if hot.is_empty() && !without_waiting {

@@ -72,15 +72,23 @@ impl Transport {
                 let _ = socket.shutdown(ShutdownType::Both);
             }
         } else if let Some(io) = self.io.borrow_mut().take() {
+            // Released by a task, so what runs now (such as a handler's error report)
+            // comes before the peer sees the close.
             runtime::spawn(release(io));
         }
     }
 }
 
-/// Closes a lost connection's socket and drops its resources. Dropping an output stream
-/// waits (in the host) for a write still in flight, so that write is let finish first:
-/// the component never blocks on a peer that does not read.
+/// Closes a lost connection's socket by dropping its resources. When no one else holds
+/// them (no read or drain waits on them) and no write is in flight, the usual case, that
+/// is all. Otherwise the socket is shut down first, which lets the peer see the close at
+/// once and ends those waits, and a write in flight is let finish: dropping an output
+/// stream waits (in the host) for it, and the component must never block on a peer that
+/// does not read.
 async fn release(io: Rc<Io>) {
+    if Rc::strong_count(&io) == 1 && io.output_ready.is_ready() {
+        return;
+    }
     if let Some(socket) = &io.socket {
         let _ = socket.shutdown(ShutdownType::Both);
     }
