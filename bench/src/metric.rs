@@ -19,6 +19,9 @@ pub enum Metric {
     /// Server RSS growth per idle connection with the smaller / larger idle count held.
     IdleKibPerConnectionSmall,
     IdleKibPerConnectionLarge,
+    /// For ours: growth of the guest's linear memory per idle connection (the larger count),
+    /// from what the host reports (`WASIO_MEMORY_REPORT`); part of the RSS figure.
+    IdleGuestKibPerConnection,
     /// `lines` with 1 connection while the larger idle count is held open.
     SingleRequestsPerSecWithIdle,
     /// 1-connection req/s on the same server before the idle connections ÷ with them held:
@@ -39,7 +42,7 @@ pub enum Metric {
 
 impl Metric {
     /// The main table's columns, in order.
-    pub const THROUGHPUT_TABLE: [Metric; 15] = [
+    pub const THROUGHPUT_TABLE: [Metric; 16] = [
         Metric::SingleRequestsPerSec,
         Metric::SingleP99Micros,
         Metric::PipelinedRequestsPerSec,
@@ -49,6 +52,7 @@ impl Metric {
         Metric::ChurnConnectionsPerSec,
         Metric::IdleKibPerConnectionSmall,
         Metric::IdleKibPerConnectionLarge,
+        Metric::IdleGuestKibPerConnection,
         Metric::SingleRequestsPerSecWithIdle,
         Metric::IdleSlowdown,
         Metric::CpuAfterVanish,
@@ -75,6 +79,9 @@ impl Metric {
             Metric::IdleKibPerConnectionLarge => {
                 format!("KiB/idle conn @{}", thousands(idle_counts.1))
             }
+            Metric::IdleGuestKibPerConnection => {
+                format!("guest KiB/idle conn @{}", thousands(idle_counts.1))
+            }
             Metric::SingleRequestsPerSecWithIdle => {
                 format!("1 conn req/s, {} idle", thousands(idle_counts.1))
             }
@@ -95,6 +102,7 @@ impl Metric {
                 | Metric::IdleSlowdown
                 | Metric::IdleKibPerConnectionSmall
                 | Metric::IdleKibPerConnectionLarge
+                | Metric::IdleGuestKibPerConnection
                 | Metric::CpuAfterVanish
                 | Metric::QuietAfterVanishSecs
                 | Metric::EchoAfterVanishMillis
@@ -108,9 +116,9 @@ impl Metric {
         match self {
             Metric::PipelinedFairness => format!("{value:.2}"),
             Metric::IdleSlowdown => format!("{value:.2}×"),
-            Metric::IdleKibPerConnectionSmall | Metric::IdleKibPerConnectionLarge => {
-                format!("{value:.1}")
-            }
+            Metric::IdleKibPerConnectionSmall
+            | Metric::IdleKibPerConnectionLarge
+            | Metric::IdleGuestKibPerConnection => format!("{value:.1}"),
             Metric::CpuAfterVanish => format!("{value:.0}"),
             // A server still busy at the bound: it went quiet at some unknown time after it, if ever.
             Metric::QuietAfterVanishSecs if value >= QUIET_LIMIT.as_secs_f64() => format!("≥{value:.1}"),

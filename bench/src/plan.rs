@@ -292,8 +292,9 @@ fn standing_notes(
             FRESH_CONCURRENCY,
             seconds(settings.io_timeout)
         ),
-        "Guest linear memory: not reported — the host has no way yet to report a guest's memory size; \
-         the host's RSS above includes it."
+        "guest KiB/idle conn (ours only): growth of the guest's linear memory per idle connection, as \
+         the host reports it (WASIO_MEMORY_REPORT: the sum of the component's memories, which only \
+         grow); part of the host's RSS figure, the rest is the host's own per-connection state."
             .into(),
         format!(
             "Limits: open files {} (raised to the hard limit; the servers inherit it), {} ephemeral ports, \

@@ -156,7 +156,7 @@ impl Launcher {
     ) -> Result<RunningServer> {
         let log_path = self.log_dir.join(format!("{log_name}.log"));
         let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
-        let mut command = self.command(kind)?;
+        let mut command = self.command(kind, &log_path)?;
         command
             .envs(extra_env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
@@ -205,10 +205,11 @@ impl Launcher {
         let startup = started.elapsed();
         // Keep reading stdout so a server that prints more never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = stdout_lines.next_line().await {} });
-        Ok(RunningServer { kind, child, pid, address, startup, log_path })
+        let memory_report = kind.is_ours().then(|| memory_report_path(&log_path));
+        Ok(RunningServer { kind, child, pid, address, startup, log_path, memory_report })
     }
 
-    fn command(&self, kind: ServerKind) -> Result<Command> {
+    fn command(&self, kind: ServerKind, log_path: &Path) -> Result<Command> {
         let mut command;
         match kind {
             ServerKind::Tokio => {
@@ -224,6 +225,7 @@ impl Launcher {
                 let component = self.component_dir.join(kind.component_file().expect("a component"));
                 command = Command::new(&self.host_binary);
                 command.arg(component).args(["--", "127.0.0.1", "0"]);
+                command.env("WASIO_MEMORY_REPORT", memory_report_path(log_path));
             }
         }
         Ok(command)
@@ -239,9 +241,26 @@ pub struct RunningServer {
     /// From spawn to its `Serving on` line.
     pub startup: Duration,
     log_path: PathBuf,
+    /// For ours: the file the host keeps the guest's linear memory size in.
+    memory_report: Option<PathBuf>,
+}
+
+/// Where the host writes a server's guest memory size (next to its log).
+fn memory_report_path(log_path: &Path) -> PathBuf {
+    log_path.with_extension("memory")
 }
 
 impl RunningServer {
+    /// For ours: the guest's linear memories, summed, in KiB (as the host last wrote it).
+    pub fn guest_memory_kib(&self) -> Option<Result<u64>> {
+        let path = self.memory_report.as_ref()?;
+        let read =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display())).and_then(
+                |text| text.trim().parse::<u64>().with_context(|| format!("parsing {}", path.display())),
+            );
+        Some(read.map(|bytes| bytes / 1024))
+    }
+
     /// The server process's RSS (for ours: the host process, guest included).
     pub fn resident_kib(&self) -> Result<u64> {
         process_memory::resident_kib(self.pid)

@@ -9,6 +9,7 @@
 //! otherwise yields to the async executor so wall-clock timeouts and signals are
 //! noticed even while a guest computes.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -33,13 +34,25 @@ pub struct Limits {
 pub struct MemoryLimiter {
     max_memory: Option<usize>,
     refused: bool,
+    /// The sizes of the guest's linear memories, summed (bytes). Wasm memories only grow,
+    /// and wasmtime asks the limiter for every growth, the initial size included.
+    linear_memory: usize,
+    /// Where to keep `linear_memory` written down (`WASIO_MEMORY_REPORT`), so a
+    /// benchmark can tell the guest's own memory from the host's.
+    report: Option<PathBuf>,
 }
+
+/// The environment variable naming the file [`MemoryLimiter`] keeps the guest's linear
+/// memory size in (decimal bytes, rewritten on every growth).
+pub const MEMORY_REPORT_ENV: &str = "WASIO_MEMORY_REPORT";
 
 impl MemoryLimiter {
     pub fn new(max_memory: Option<u64>) -> Self {
         MemoryLimiter {
             max_memory: max_memory.map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
             refused: false,
+            linear_memory: 0,
+            report: std::env::var_os(MEMORY_REPORT_ENV).map(PathBuf::from),
         }
     }
 
@@ -47,12 +60,28 @@ impl MemoryLimiter {
     pub fn refused(&self) -> bool {
         self.refused
     }
+
+    /// The guest's linear memories, summed, in bytes.
+    pub fn linear_memory(&self) -> usize {
+        self.linear_memory
+    }
+
+    /// Rewrites the report file whole (write, then rename), so a reader never sees half.
+    fn write_report(&self) {
+        let Some(path) = &self.report else { return };
+        let partial = path.with_extension("partial");
+        let written = std::fs::write(&partial, self.linear_memory.to_string())
+            .and_then(|()| std::fs::rename(&partial, path));
+        if let Err(error) = written {
+            tracing::debug!("{MEMORY_REPORT_ENV}={}: {error}", path.display());
+        }
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -61,7 +90,11 @@ impl ResourceLimiter for MemoryLimiter {
                 self.refused = true;
                 Ok(false)
             }
-            _ => Ok(true),
+            _ => {
+                self.linear_memory += desired.saturating_sub(current);
+                self.write_report();
+                Ok(true)
+            }
         }
     }
 
@@ -233,5 +266,15 @@ mod tests {
         assert!(limiter.refused());
         let mut unlimited = MemoryLimiter::new(None);
         assert!(unlimited.memory_growing(0, usize::MAX / 2, None).unwrap());
+    }
+
+    #[test]
+    fn linear_memory_sums_what_was_granted() {
+        let mut limiter = MemoryLimiter::new(Some(1 << 20));
+        limiter.memory_growing(0, 65536, None).unwrap();
+        limiter.memory_growing(0, 2 * 65536, None).unwrap(); // a second memory
+        limiter.memory_growing(65536, 3 * 65536, None).unwrap();
+        limiter.memory_growing(3 * 65536, 1 << 21, None).unwrap(); // refused: not counted
+        assert_eq!(limiter.linear_memory(), 5 * 65536);
     }
 }

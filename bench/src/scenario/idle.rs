@@ -65,6 +65,8 @@ pub struct IdleSetup {
 pub struct IdleOutcome {
     /// (connections held, server RSS growth per connection in KiB).
     pub kib_per_connection: Vec<(usize, f64)>,
+    /// For ours: (connections held, guest linear memory growth per connection in KiB).
+    pub guest_kib_per_connection: Vec<(usize, f64)>,
     /// How long opening all of them took (an idle set that is slow to build is a finding too).
     pub opening_time: Duration,
     /// The `lines` run before any idle connection.
@@ -174,6 +176,7 @@ async fn measure(server: &RunningServer, setup: &IdleSetup, outcome: &mut IdleOu
     outcome.busy_alone = Some(alone);
     tokio::time::sleep(SETTLE).await;
     let baseline = server.resident_kib()?;
+    let guest_baseline = server.guest_memory_kib().transpose()?;
 
     let mut held: Vec<TcpStream> = Vec::new();
     for &count in &setup.counts {
@@ -186,6 +189,9 @@ async fn measure(server: &RunningServer, setup: &IdleSetup, outcome: &mut IdleOu
         tokio::time::sleep(SETTLE).await;
         let resident = server.resident_kib()?;
         outcome.kib_per_connection.push((count, (resident as f64 - baseline as f64) / count as f64));
+        if let (Some(before), Some(now)) = (guest_baseline, server.guest_memory_kib().transpose()?) {
+            outcome.guest_kib_per_connection.push((count, (now as f64 - before as f64) / count as f64));
+        }
     }
 
     let busy = lines::run(address, setup.busy_shape, setup.warmup, setup.duration, setup.io_timeout)

@@ -108,6 +108,7 @@ impl Run {
             Run::Idle => &[
                 Metric::IdleKibPerConnectionSmall,
                 Metric::IdleKibPerConnectionLarge,
+                Metric::IdleGuestKibPerConnection,
                 Metric::SingleRequestsPerSecWithIdle,
                 Metric::IdleSlowdown,
                 Metric::CpuAfterVanish,
@@ -195,6 +196,9 @@ impl Run {
                     .zip(size_metrics)
                     .map(|(&(_, kib), metric)| (metric, kib))
                     .collect();
+                if let Some(&(_, kib)) = outcome.guest_kib_per_connection.last() {
+                    values.push((Metric::IdleGuestKibPerConnection, kib));
+                }
                 if let Some(busy) = &outcome.busy_with_idle {
                     values.push((Metric::SingleRequestsPerSecWithIdle, busy.requests_per_sec));
                     if let Some(alone) = &outcome.busy_alone {
