@@ -17,4 +17,5 @@ mod streams_connect;
 mod streams_reader;
 mod streams_server;
 mod streams_writer;
+mod tcp_nodelay;
 mod wit_provider;

@@ -112,6 +112,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// Leave Nagle's algorithm on for guest TCP sockets (the host sets TCP_NODELAY on every
+    /// socket a guest connects or accepts, like asyncio does).
+    #[arg(long)]
+    pub no_tcp_nodelay: bool,
+
     /// The component to run: a path, or the name of a built example (e.g. echo-server.wasm).
     #[arg(value_name = "COMPONENT")]
     pub component: String,
@@ -138,6 +143,7 @@ impl Cli {
                 max_restarts: self.max_restarts,
             },
             dirs: self.preopens(),
+            tcp_nodelay: !self.no_tcp_nodelay,
         })
     }
 
@@ -284,6 +290,18 @@ mod tests {
         assert!(Cli::try_parse_from(["host", "--restart", "always", "c.wasm"]).is_err());
         assert!(Cli::try_parse_from(["host", "--max-memory", "lots", "c.wasm"]).is_err());
         assert!(Cli::try_parse_from(["host", "-v", "-q", "c.wasm"]).is_err());
+    }
+
+    #[test]
+    fn tcp_nodelay_is_on_unless_turned_off() {
+        // Any existing file will do: to_run_config only resolves the path.
+        let component = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let tcp_nodelay = |args: &[&str]| {
+            let cli = Cli::try_parse_from(["host"].iter().chain(args).chain(&[component])).unwrap();
+            cli.to_run_config().unwrap().tcp_nodelay
+        };
+        assert!(tcp_nodelay(&[]));
+        assert!(!tcp_nodelay(&["--no-tcp-nodelay"]));
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod provider;
 mod runner;
 pub mod shutdown;
 mod supervisor;
+mod tcp_nodelay;
 pub mod wasm_kind;
 
 use std::path::PathBuf;
@@ -60,6 +61,9 @@ pub struct RunConfig {
     pub restart: RestartPolicy,
     /// Host directories the guest may open (default: none).
     pub dirs: Vec<Preopen>,
+    /// Set TCP_NODELAY on every TCP socket the guest connects or accepts, as asyncio does
+    /// (default: true; `--no-tcp-nodelay`).
+    pub tcp_nodelay: bool,
 }
 
 /// `--restart on-failure --max-restarts N`.
@@ -95,6 +99,7 @@ impl RunConfig {
             timeout: None,
             restart: RestartPolicy::default(),
             dirs: Vec::new(),
+            tcp_nodelay: true,
         }
     }
 

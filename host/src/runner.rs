@@ -14,6 +14,7 @@ use std::time::Instant;
 use wasmtime_wasi::FsPerms;
 
 use crate::limits::{self, BusyClock, Limits, MemoryLimiter, Ticker};
+use crate::tcp_nodelay;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
@@ -126,7 +127,7 @@ impl Runner {
         let bytes = read_component(path)?;
         let engine = build_engine(config)?;
         let component = compile(&engine, path, bytes).await?;
-        let linker = wasi_linker(&engine)?;
+        let linker = wasi_linker_with(&engine, config.tcp_nodelay)?;
         let pre = linker.instantiate_pre(&component).map_err(classify_link_error)?;
         let command_pre = CommandPre::new(pre).map_err(|error| HostError::NotACommand {
             path: path.to_path_buf(),
@@ -177,12 +178,22 @@ impl Runner {
     }
 }
 
-/// A linker with all of wasmtime-wasi's p2 imports (`wasi:cli/imports`), async (shared with
-/// [`crate::provider`]).
+/// A linker with all of wasmtime-wasi's p2 imports (`wasi:cli/imports`), async, whose TCP
+/// sockets get TCP_NODELAY ([`crate::tcp_nodelay`]); shared with [`crate::provider`].
 pub(crate) fn wasi_linker(engine: &Engine) -> Result<Linker<HostState>, HostError> {
+    wasi_linker_with(engine, true)
+}
+
+/// [`wasi_linker`], with TCP_NODELAY on the guest's TCP sockets only if `tcp_nodelay`
+/// (`--no-tcp-nodelay` leaves wasmtime-wasi's sockets exactly as they are).
+pub(crate) fn wasi_linker_with(engine: &Engine, tcp_nodelay: bool) -> Result<Linker<HostState>, HostError> {
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
+    if tcp_nodelay {
+        tcp_nodelay::add_to_linker(&mut linker)
+            .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
+    }
     Ok(linker)
 }
 

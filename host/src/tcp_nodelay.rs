@@ -1,0 +1,275 @@
+//! TCP_NODELAY on the guests' TCP sockets (on by default; `--no-tcp-nodelay` turns it off).
+//!
+//! wasmtime-wasi 48 leaves Nagle's algorithm on for the sockets of WASI 0.2 guests, and
+//! `wasi:sockets/tcp@0.2` has no option a guest could use to turn it off. Nagle plus the
+//! peer's delayed ACK then stalls a write-write-read exchange by ~40 ms. asyncio (and the
+//! tokio servers we compare with) set TCP_NODELAY on every connection, so the host does it
+//! for the guest.
+//!
+//! wasmtime-wasi has no hook for socket options and keeps a guest socket's file descriptor to
+//! itself, so `add_to_linker` shadows two of its `wasi:sockets/tcp` functions in the linker
+//! with wrappers that call wasmtime-wasi's own implementation and then find the socket's
+//! descriptor among the process's (`/proc/self/fd`) by its addresses:
+//!
+//! - `[method]tcp-socket.finish-bind`: the bound socket (its local address, no peer). WASI 0.2
+//!   requires a bind before a listen, and Linux copies TCP_NODELAY from a listening socket to
+//!   every socket it accepts, so this covers accepted connections for the price of one scan
+//!   per listener;
+//! - `[method]tcp-socket.finish-connect`: the connected socket (its local and peer address);
+//!   one scan per outgoing connection.
+//!
+//! A scan costs one `getsockname` per open descriptor of the process (plus `SO_TYPE` and
+//! `getpeername` for a TCP socket on the same local address), i.e. it is O(open descriptors),
+//! about 0.5 µs each: ~7 µs with a dozen open, ~0.4 ms with 1,000, ~6 ms with 10,000 (a
+//! loaded 2-core machine). It runs inside the guest's call, so a server holding 10,000
+//! connections pays that per outgoing connect it makes. Accepting costs nothing.
+//!
+//! Linux only; elsewhere `add_to_linker` leaves the linker alone.
+
+#[cfg(target_os = "linux")]
+pub(crate) use imp::add_to_linker;
+
+/// Elsewhere: nothing to do.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn add_to_linker<T>(_: &mut wasmtime::component::Linker<T>) -> wasmtime::Result<()> {
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use std::net::SocketAddr;
+    use std::os::fd::{BorrowedFd, RawFd};
+
+    use socket2::{SockRef, Type};
+    use wasmtime::component::{Linker, LinkerInstance, Resource};
+    use wasmtime::StoreContextMut;
+    use wasmtime_wasi::p2::bindings::sockets::network::{self, ErrorCode};
+    use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
+    use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, SocketResult, TcpSocket};
+    use wasmtime_wasi::sockets::{WasiSocketsCtxView, WasiSocketsView};
+    use wasmtime_wasi::WasiView;
+
+    /// The interface whose functions are shadowed, with the exact version of wasmtime-wasi
+    /// 48.0.8's WIT (`package wasi:sockets@0.2.12` in its `src/p2/wit/deps/sockets.wit`).
+    /// Guests importing any `wasi:sockets/tcp@0.2.x` are linked to it by semver. Should an
+    /// upgrade of wasmtime-wasi change the version, [`add_to_linker`] fails (the host does not
+    /// start) instead of defining the wrappers in a second instance that no guest uses.
+    pub(super) const TCP_INTERFACE: &str = "wasi:sockets/tcp@0.2.12";
+
+    pub(super) const FINISH_BIND: &str = "[method]tcp-socket.finish-bind";
+    pub(super) const FINISH_CONNECT: &str = "[method]tcp-socket.finish-connect";
+
+    type Streams = (Resource<DynInputStream>, Resource<DynOutputStream>);
+
+    /// Replaces wasmtime-wasi's `finish-bind` and `finish-connect`, already in `linker` (see
+    /// [`wasmtime_wasi::p2::add_to_linker_async`]), with versions that also set TCP_NODELAY
+    /// on the socket. Guests get the same results and errors as before. Leaves the linker
+    /// with shadowing disallowed (the default).
+    pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+        // Check the functions are there: without shadowing, defining an existing name fails.
+        linker.allow_shadowing(false);
+        let mut tcp = linker.instance(TCP_INTERFACE)?;
+        for name in [FINISH_BIND, FINISH_CONNECT] {
+            if tcp.func_wrap(name, |_, (): ()| Ok(())).is_ok() {
+                wasmtime::bail!(
+                    "cannot set TCP_NODELAY: wasmtime-wasi does not define `{name}` in \
+                     `{TCP_INTERFACE}` (has its WIT version changed? see host/src/tcp_nodelay.rs)"
+                );
+            }
+        }
+        linker.allow_shadowing(true);
+        let defined = define(&mut linker.instance(TCP_INTERFACE)?);
+        linker.allow_shadowing(false);
+        defined
+    }
+
+    fn define<T: WasiView + 'static>(tcp: &mut LinkerInstance<'_, T>) -> wasmtime::Result<()> {
+        tcp.func_wrap(FINISH_BIND, finish_bind::<T>)?;
+        tcp.func_wrap(FINISH_CONNECT, finish_connect::<T>)?;
+        Ok(())
+    }
+
+    fn finish_bind<T: WasiView>(
+        mut store: StoreContextMut<'_, T>,
+        (this,): (Resource<TcpSocket>,),
+    ) -> wasmtime::Result<(Result<(), ErrorCode>,)> {
+        let mut sockets = store.data_mut().sockets();
+        let rep = this.rep();
+        let result = HostTcpSocket::finish_bind(&mut sockets, this);
+        if result.is_ok() {
+            if let Some(local) =
+                address(HostTcpSocket::local_address(&mut sockets, Resource::new_borrow(rep)))
+            {
+                let count = set_nodelay(local, None);
+                log_count(count, local, None);
+            }
+        }
+        Ok((guest_result(&mut sockets, result)?,))
+    }
+
+    fn finish_connect<T: WasiView>(
+        mut store: StoreContextMut<'_, T>,
+        (this,): (Resource<TcpSocket>,),
+    ) -> wasmtime::Result<(Result<Streams, ErrorCode>,)> {
+        let mut sockets = store.data_mut().sockets();
+        let rep = this.rep();
+        let result = HostTcpSocket::finish_connect(&mut sockets, this);
+        if result.is_ok() {
+            let local = address(HostTcpSocket::local_address(&mut sockets, Resource::new_borrow(rep)));
+            let peer = address(HostTcpSocket::remote_address(&mut sockets, Resource::new_borrow(rep)));
+            if let (Some(local), Some(peer)) = (local, peer) {
+                let count = set_nodelay(local, Some(peer));
+                log_count(count, local, Some(peer));
+            }
+        }
+        Ok((guest_result(&mut sockets, result)?,))
+    }
+
+    /// What wasmtime-wasi's generated bindings do with a trappable `error-code`
+    /// (`network::Host::convert_error_code`): an `ErrorCode` goes to the guest, anything else
+    /// traps.
+    fn guest_result<R>(
+        sockets: &mut WasiSocketsCtxView<'_>,
+        result: SocketResult<R>,
+    ) -> wasmtime::Result<Result<R, ErrorCode>> {
+        match result {
+            Ok(value) => Ok(Ok(value)),
+            Err(error) => Ok(Err(network::Host::convert_error_code(sockets, error)?)),
+        }
+    }
+
+    fn address(result: SocketResult<network::IpSocketAddress>) -> Option<SocketAddr> {
+        result.ok().map(SocketAddr::from)
+    }
+
+    /// No socket found is unexpected (no /proc?): worth a line under `-v`.
+    fn log_count(count: usize, local: SocketAddr, peer: Option<SocketAddr>) {
+        let peer = peer.map_or(String::new(), |peer| format!(" -> {peer}"));
+        if count == 0 {
+            tracing::debug!("TCP_NODELAY not set: no socket {local}{peer} found in /proc/self/fd");
+        } else {
+            tracing::trace!("TCP_NODELAY set on {count} socket(s) {local}{peer}");
+        }
+    }
+
+    /// Sets TCP_NODELAY on every TCP socket of this process whose local address is `local` and
+    /// whose peer is `peer` (`None`: not connected); returns how many.
+    ///
+    /// An unconnected bound socket is not unique (wasmtime-wasi binds with SO_REUSEADDR, so
+    /// another guest socket may be bound to the same address while neither listens): every
+    /// match gets the option, all of them being guest sockets. A connection is unique.
+    ///
+    /// The descriptors are borrowed, never closed. The (tiny) race: another thread may close
+    /// a listed descriptor, and its number may be reused, between the listing and the calls
+    /// below; those calls then fail or look at an unrelated descriptor, whose addresses do not
+    /// match, so nothing is changed on it. The guest's own socket cannot go away meanwhile:
+    /// the caller holds the store that owns it.
+    pub(super) fn set_nodelay(local: SocketAddr, peer: Option<SocketAddr>) -> usize {
+        let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return 0 };
+        let mut count = 0;
+        for entry in dir.flatten() {
+            let Some(fd) = entry.file_name().to_str().and_then(|name| name.parse::<RawFd>().ok()) else {
+                continue;
+            };
+            // SAFETY: only used for the few syscalls below, never closed; see the race above.
+            let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+            let socket = SockRef::from(&fd);
+            if is_tcp_socket_on(&socket, local, peer) && socket.set_tcp_nodelay(true).is_ok() {
+                count += 1;
+                if peer.is_some() {
+                    break;
+                }
+            }
+        }
+        count
+    }
+
+    /// Whether `socket` is a TCP socket on `local` connected to `peer` (or not connected).
+    /// `getsockname` first: it fails at once (ENOTSOCK) on the files, pipes and epoll
+    /// descriptors that make up most of the list.
+    fn is_tcp_socket_on(socket: &SockRef<'_>, local: SocketAddr, peer: Option<SocketAddr>) -> bool {
+        let Some(socket_local) = socket.local_addr().ok().and_then(|a| a.as_socket()) else {
+            return false;
+        };
+        if !same(socket_local, local) || !socket.r#type().is_ok_and(|t| t == Type::STREAM) {
+            return false;
+        }
+        let socket_peer = socket.peer_addr().ok().and_then(|a| a.as_socket());
+        match (socket_peer, peer) {
+            (Some(a), Some(b)) => same(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+
+    /// Same IP and port (IPv6 flow info and scope are not part of the identity we match on).
+    fn same(a: SocketAddr, b: SocketAddr) -> bool {
+        a.ip() == b.ip() && a.port() == b.port()
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+
+    use socket2::{Domain, Socket, Type};
+    use wasmtime::component::Linker;
+    use wasmtime::Engine;
+
+    use super::imp::{set_nodelay, FINISH_BIND, TCP_INTERFACE};
+    use crate::runner::HostState;
+
+    fn linker() -> Linker<HostState> {
+        Linker::new(&Engine::default())
+    }
+
+    #[test]
+    fn shadows_the_functions_of_wasmtime_wasi() {
+        let mut linker = linker();
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+        super::add_to_linker(&mut linker).unwrap();
+        // Shadowing is off again afterwards.
+        assert!(linker.instance(TCP_INTERFACE).unwrap().func_wrap(FINISH_BIND, |_, (): ()| Ok(())).is_err());
+    }
+
+    #[test]
+    fn refuses_a_linker_without_the_tcp_interface() {
+        let error = super::add_to_linker(&mut linker()).unwrap_err();
+        assert!(error.to_string().contains(TCP_INTERFACE), "{error}");
+    }
+
+    fn nodelay(socket: &impl std::os::fd::AsFd) -> bool {
+        socket2::SockRef::from(socket).tcp_nodelay().unwrap()
+    }
+
+    #[test]
+    fn sets_nodelay_on_the_connection_with_both_addresses() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        let (local, peer) = (client.local_addr().unwrap(), client.peer_addr().unwrap());
+        assert!(!nodelay(&client) && !nodelay(&accepted));
+        assert_eq!(set_nodelay(local, Some(peer)), 1);
+        assert!(nodelay(&client));
+        assert!(!nodelay(&accepted), "the other end has the addresses the other way round");
+        let elsewhere: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        assert_eq!(set_nodelay(local, Some(elsewhere)), 0);
+    }
+
+    /// The Linux behaviour the bind wrapper relies on: set on a bound socket before `listen`,
+    /// TCP_NODELAY is copied to every accepted socket.
+    #[test]
+    fn a_bound_socket_passes_nodelay_to_the_sockets_it_accepts() {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        socket.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into()).unwrap();
+        let local = socket.local_addr().unwrap().as_socket().unwrap();
+        assert!(!nodelay(&socket));
+        assert_eq!(set_nodelay(local, None), 1);
+        assert!(nodelay(&socket));
+        socket.listen(8).unwrap();
+        let listener: TcpListener = socket.into();
+        let _client = TcpStream::connect(local).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(nodelay(&accepted));
+    }
+}
