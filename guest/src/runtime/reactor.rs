@@ -309,6 +309,10 @@ fn poll_sources(without_waiting: bool) -> bool {
         if now >= reactor.next_sweep {
             let all = reactor.all_waiting();
             if all.is_empty() {
+                // Nothing to sweep; the next look is a sweep interval away all the same
+                // (the WIT provider calls this on every call, with no waiters: looking at
+                // every source each time would make each call O(connections)).
+                reactor.next_sweep = now.saturating_add(reactor.sweep_interval.max(SWEEP_INTERVAL));
                 return None;
             }
             let to_wake = reactor.sweep(&all, now);
