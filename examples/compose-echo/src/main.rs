@@ -14,16 +14,18 @@
 //! on `subscribe` pollables with `wasi:io/poll`: see [`serve`].
 
 mod connection;
+mod poller;
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::process::ExitCode;
 
-use wasip2::io::poll::{poll, Pollable};
 use wasip2::sockets::network::IpSocketAddress;
 
 use bindings::wasio::streams::types::{start_server, Error, Server};
 use connection::Connection;
+use poller::Poller;
 
 mod bindings {
     wit_bindgen::generate!({
@@ -69,59 +71,73 @@ fn main() -> ExitCode {
     }
 }
 
-/// Who is waiting on a pollable of this round.
-#[derive(Clone, Copy)]
+/// What a pollable in the poller was subscribed for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Waiter {
     Server,
-    Connection(usize),
+    Reader(u64),
+    Writer(u64),
 }
 
-/// One poll loop for the server and all its connections. Each round subscribes
-/// afresh (a pollable reflects what its resource waited for when it was made),
-/// waits until any pollable is ready, drops them all, then lets the ready ones
-/// make progress with non-waiting calls.
+/// One poll loop for the server and all its connections. A pollable is kept until it
+/// fires (it stays valid and becomes ready when the non-waiting call may make
+/// progress), so a round costs what is ready, not what is open: only the server or
+/// connections whose pollables fired make progress, then subscribe again to what
+/// they wait for.
 fn serve(server: &Server) -> Result<(), Error> {
-    let mut connections: Vec<Connection> = Vec::new();
-    while !server.try_wait_closed() {
-        let mut pollables: Vec<Pollable> = vec![server.subscribe()];
-        let mut waiters = vec![Waiter::Server];
-        for (index, connection) in connections.iter().enumerate() {
-            for pollable in connection.subscribe() {
-                pollables.push(pollable);
-                waiters.push(Waiter::Connection(index));
+    let mut connections: HashMap<u64, Connection> = HashMap::new();
+    let mut next_id = 0;
+    // Declared after what its pollables come from, so it is dropped before them.
+    let mut poller = Poller::new();
+    poller.insert(Waiter::Server, server.subscribe());
+    loop {
+        for waiter in poller.wait() {
+            let id = match waiter {
+                Waiter::Server => {
+                    while let Some((reader, writer)) = server.try_accept()? {
+                        let connection = Connection::new(reader, writer);
+                        watch(&mut poller, next_id, &connection);
+                        connections.insert(next_id, connection);
+                        next_id += 1;
+                    }
+                    if server.try_wait_closed() {
+                        return Ok(());
+                    }
+                    poller.insert(Waiter::Server, server.subscribe());
+                    continue;
+                }
+                Waiter::Reader(id) | Waiter::Writer(id) => id,
+            };
+            // Gone if it finished when its other pollable fired in this round.
+            let Some(connection) = connections.get_mut(&id) else { continue };
+            if connection.make_progress(matches!(waiter, Waiter::Reader(_))) {
+                watch(&mut poller, id, connection);
+            } else {
+                // A pollable must go before the resource it came from.
+                poller.remove(Waiter::Reader(id));
+                poller.remove(Waiter::Writer(id));
+                connections.remove(&id);
             }
         }
-
-        let ready = poll(&pollables.iter().collect::<Vec<_>>());
-        // A pollable must go before the resource it came from: drop them all now,
-        // before any connection can finish and be dropped.
-        drop(pollables);
-
-        let mut server_ready = false;
-        let mut connection_ready = vec![false; connections.len()];
-        for index in ready {
-            match waiters[index as usize] {
-                Waiter::Server => server_ready = true,
-                Waiter::Connection(index) => connection_ready[index] = true,
-            }
-        }
-        let mut ready = connection_ready.into_iter();
-        connections.retain_mut(|connection| {
-            let is_ready = ready.next().unwrap_or(false);
-            !is_ready || connection.make_progress()
-        });
-        if server_ready {
-            while let Some((reader, writer)) = server.try_accept()? {
-                connections.push(Connection::new(reader, writer));
-            }
-        }
-        // Serve a different connection first each round. A runtime may let one turn do
-        // only so much (stock wasmtime 48 answers "not ready" after 128 readiness checks
-        // per turn, wasmtime#14174): in a fixed order the last connections would starve.
-        let step = usize::from(!connections.is_empty());
-        connections.rotate_left(step);
     }
-    Ok(())
+}
+
+/// Makes `poller` wait on what connection `id` waits for: subscribes where there is no
+/// pollable (a new connection, or one that fired), drops those no longer needed, and
+/// keeps those that have not fired, which still tell when there is progress to make.
+fn watch(poller: &mut Poller<Waiter>, id: u64, connection: &Connection) {
+    let reader = Waiter::Reader(id);
+    match (connection.waits_to_read(), poller.contains(reader)) {
+        (true, false) => poller.insert(reader, connection.subscribe_reader()),
+        (false, true) => poller.remove(reader),
+        _ => {}
+    }
+    let writer = Waiter::Writer(id);
+    match (connection.waits_to_write(), poller.contains(writer)) {
+        (true, false) => poller.insert(writer, connection.subscribe_writer()),
+        (false, true) => poller.remove(writer),
+        _ => {}
+    }
 }
 
 fn socket_addr(address: IpSocketAddress) -> SocketAddr {
