@@ -1,6 +1,7 @@
 //! What is measured: the report's columns, which way is better, and how each is printed.
 
 use crate::scenario::idle::{FRESH_CONNECTIONS, QUIET_LIMIT};
+use crate::servers::ServerKind;
 
 /// One number a scenario run yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,6 +94,11 @@ impl Metric {
             Metric::FirstStartMillis => "first start ms (empty cache)".into(),
             Metric::SecondStartMillis => "second start ms (cached)".into(),
         }
+    }
+
+    /// Whether `server` can have this number at all (the guest's memory: only ours).
+    pub fn applies_to(self, server: ServerKind) -> bool {
+        self != Metric::IdleGuestKibPerConnection || server.is_ours()
     }
 
     pub fn higher_is_better(self) -> bool {

@@ -29,6 +29,9 @@ fn header(metric: Metric, context: &ReportContext) -> String {
 }
 
 fn cell(samples: &Samples, server: ServerKind, metric: Metric) -> String {
+    if !metric.applies_to(server) {
+        return "—".into();
+    }
     match samples.cell(server, metric) {
         Cell::NotRun => "—".into(),
         Cell::Failed => "FAIL".into(),
