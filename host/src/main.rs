@@ -41,11 +41,14 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<i32, HostError> {
     let config = cli.to_run_config()?;
-    // Multi-threaded: the guest runs inside one future (on a wasmtime fiber), while wasmtime-wasi
-    // performs TCP writes and DNS lookups on spawned tasks / the blocking pool; with worker
-    // threads those make progress even while the guest computes. (Two cores here: the default of
-    // one worker per core is plenty.)
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the guest runs inside one future (on a wasmtime fiber) and comes back to the
+    // runtime on every `wasi:io/poll` and on each epoch tick while it computes, which is when
+    // wasmtime-wasi's own tasks (TCP writes that would block) make progress; DNS lookups and
+    // file I/O go to the blocking pool. Against a multi-threaded runtime, which woke the
+    // guest's worker from the I/O driver's thread for every event, the echo server served
+    // +30% requests on one connection, +20% on 64, and ~25% less CPU per short connection
+    // (same runs, alternated).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|source| HostError::Runtime { source })?;
