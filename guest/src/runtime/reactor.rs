@@ -63,6 +63,8 @@ struct Reactor {
     /// The clock at the start of the last turn: new sources take it as their start
     /// (one host call fewer per registration, and a turn is short).
     turn_started: u64,
+    /// Counts the turns (each look at the pollables, waiting or not).
+    turn: u64,
 }
 
 /// What a poll hands `wasi:io/poll` besides the sources.
@@ -282,6 +284,12 @@ pub(crate) fn poll_ready_now() -> bool {
     poll_sources(true)
 }
 
+/// Which turn this is: between two turns nothing new about the pollables was learned, so
+/// a caller that already looked at a stream in this turn may skip looking again.
+pub(crate) fn current_turn() -> u64 {
+    REACTOR.with(|reactor| reactor.borrow().turn)
+}
+
 /// A pollable that is ready at once (a zero-length timer), for `subscribe` calls
 /// whose answer is already known.
 pub fn ready_pollable() -> Pollable {
@@ -293,6 +301,7 @@ fn poll_sources(without_waiting: bool) -> bool {
         let mut reactor = reactor.borrow_mut();
         let now = monotonic_clock::now();
         reactor.turn_started = now;
+        reactor.turn = reactor.turn.wrapping_add(1);
         reactor.cool_down(now);
         let hot = reactor.hot_waiting();
         if hot.is_empty() && !without_waiting {

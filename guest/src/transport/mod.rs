@@ -79,6 +79,8 @@ struct State {
     /// A pollable from `reader_pollable` is out and no read has run since: its holder
     /// waits on the input stream (see `Transport::reader_waits`).
     reader_subscribed: bool,
+    /// The reactor turn of the last pull (see `Transport::pull_unless_reader_waits`).
+    pulled_in_turn: Option<u64>,
     /// Told when the connection is lost (server client tracking).
     on_lost: Option<Box<dyn FnOnce()>>,
 }
@@ -124,6 +126,7 @@ impl Transport {
                 abandoned: false,
                 try_wanted_data: false,
                 reader_subscribed: false,
+                pulled_in_turn: None,
                 on_lost: None,
             }),
             closed: Notify::new(),

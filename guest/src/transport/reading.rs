@@ -7,12 +7,14 @@ use wasip2::io::streams::StreamError;
 use super::{State, Transport};
 use crate::core::{ReadBuffer, Step};
 use crate::error::Result;
+use crate::runtime::reactor;
 use crate::{net, runtime};
 
 impl Transport {
     /// Pulls what has already arrived, without waiting, unless the reader is paused.
     pub(super) fn pull_available(&self, state: &mut State) {
         let Some(io) = self.io() else { return };
+        state.pulled_in_turn = Some(reactor::current_turn());
         // After a short read the host had nothing more; a 1-byte read then checks, at
         // little cost, for an EOF or a reset queued behind the data, which must be seen
         // now, as asyncio's background reading would.
@@ -50,9 +52,12 @@ impl Transport {
 
     /// For everything but the reads: pulls what has arrived (to notice an EOF or a
     /// reset, as asyncio's background reading would) unless a reader waits, which
-    /// takes it in itself as soon as it is woken.
+    /// takes it in itself as soon as it is woken, or a pull already ran in this reactor
+    /// turn (asyncio too learns of new input only between turns of its loop): a
+    /// `drain()` right after a read costs no host call.
     pub(super) fn pull_unless_reader_waits(&self, state: &mut State) {
-        if !Self::reader_waits(state) {
+        let pulled_this_turn = state.pulled_in_turn == Some(reactor::current_turn());
+        if !Self::reader_waits(state) && !pulled_this_turn {
             self.pull_available(state);
         }
     }
