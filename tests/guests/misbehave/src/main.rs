@@ -8,6 +8,8 @@
 //!   cat PATH     print a file (to test --dir)
 //!   write PATH TEXT   write a file (to test --dir-rw)
 
+mod files;
+
 use std::hint::black_box;
 
 fn main() -> Result<(), String> {
@@ -32,12 +34,12 @@ fn main() -> Result<(), String> {
         }
         Some("cat") => {
             let path = args.get(1).ok_or("cat PATH")?;
-            print!("{}", std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?);
+            print!("{}", files::read_to_string(path)?);
             Ok(())
         }
         Some("write") => {
             let (path, text) = (args.get(1).ok_or("write PATH TEXT")?, args.get(2).ok_or("write PATH TEXT")?);
-            std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))
+            files::write(path, text)
         }
         Some("alloc") => allocate_forever(),
         Some("spin") => spin_forever(),
