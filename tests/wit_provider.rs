@@ -874,6 +874,26 @@ async fn test_reader_pollable_fires_after_other_calls_ran() {
     p.drop_reader(r).await.unwrap();
 }
 
+#[tokio::test]
+async fn test_blocking_wait_closed_notices_a_reset_while_a_reader_pollable_is_out() {
+    // A consumer blocked in wait-closed polls nothing meanwhile: the provider must go on
+    // taking in input (so it sees the reset) even though a reader pollable is out.
+    let (mut p, r, w, mut socket) = connected(None).await;
+    let pollable = p.subscribe_reader(&r).await.unwrap();
+    socket.write_all(b"unread").await.unwrap();
+    let resetter = tokio::spawn(async move {
+        settle().await;
+        peer::reset(socket);
+    });
+    let closed = within("wait-closed after a reset", p.wait_closed(&w)).await.unwrap();
+    assert!(matches!(closed, Err(Error::ConnectionReset)), "{closed:?}");
+    resetter.await.unwrap();
+    p.drop_pollable(pollable).unwrap();
+    p.drop_writer(w).await.unwrap();
+    p.drop_reader(r).await.unwrap();
+    still_usable(&mut p).await;
+}
+
 // ---- misuse and drop order: never a trap -------------------------------------------------
 
 #[tokio::test]

@@ -18,6 +18,10 @@ impl Transport {
             let input_open = {
                 let mut state = self.state.borrow_mut();
                 let state = &mut *state;
+                // Whoever waits here polls no reader pollable meanwhile (a WIT consumer is
+                // blocked in this call): the input is this wait's to take in, or it would
+                // never see a reset, and the ready input would wake it again and again.
+                state.reader_subscribed = false;
                 self.pull_unless_reader_waits(state);
                 match &state.lifecycle {
                     Lifecycle::Lost(None) => return Ok(()),
