@@ -100,6 +100,7 @@ impl Reactor {
     /// Polls the sources of `keys` (waiting unless `also` is `ReadyNow`), marks the ready
     /// ones hot and takes their wakers, in a rotating order.
     fn poll(&mut self, keys: &[usize], also: Also, now: u64) -> Vec<Waker> {
+        let may_wait = !matches!(also, Also::ReadyNow);
         let also: Option<&Pollable> = match also {
             Also::Nothing => None,
             Also::ReadyNow => {
@@ -117,6 +118,9 @@ impl Reactor {
         list.extend(also);
         let ready = poll::poll(&list);
         drop(list);
+        // After a wait, `now` may be long past: what became ready is active now, and a
+        // stale time would count it as cold again at once.
+        let now = if may_wait { monotonic_clock::now() } else { now };
         let mut ready: Vec<usize> =
             ready.into_iter().map(|i| i as usize).filter(|&i| i < keys.len()).collect();
         if !ready.is_empty() {
