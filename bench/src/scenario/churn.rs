@@ -6,17 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use hdrhistogram::Histogram;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
-use crate::deadline::within;
-use crate::line_payload::{excerpt, LineTemplate};
+use crate::scenario::echo_once::connect_and_echo;
 use crate::scenario::lines::latency_histogram;
-
-const LINE_LEN: usize = 64;
 
 pub struct ChurnOutcome {
     pub connections_per_sec: f64,
@@ -54,7 +49,7 @@ pub async fn run(
                     return anyhow::Ok(latency);
                 }
                 let started = Instant::now();
-                one_connection(address, index, io_timeout).await?;
+                connect_and_echo(address, "connection", index, io_timeout).await?;
                 latency.saturating_record(started.elapsed().as_nanos() as u64);
             }
         });
@@ -64,28 +59,4 @@ pub async fn run(
         latency.add(joined.context("a churn worker panicked")??)?;
     }
     Ok(ChurnOutcome { connections_per_sec: connections as f64 / begin.elapsed().as_secs_f64(), latency })
-}
-
-async fn one_connection(address: SocketAddr, index: usize, io_timeout: Duration) -> Result<()> {
-    let template = LineTemplate::new(index, LINE_LEN);
-    let mut stream = within(
-        io_timeout,
-        || format!("connection {index}: connecting to {address}"),
-        TcpStream::connect(address),
-    )
-    .await?;
-    stream.set_nodelay(true)?;
-    let line = template.line(0);
-    within(io_timeout, || format!("connection {index}: writing"), stream.write_all(&line)).await?;
-    let mut echoed = vec![0u8; LINE_LEN];
-    within(
-        io_timeout,
-        || format!("connection {index}: waiting for the echo"),
-        stream.read_exact(&mut echoed),
-    )
-    .await?;
-    if echoed != line {
-        bail!("connection {index}: the line came back as {}", excerpt(&echoed));
-    }
-    Ok(())
 }

@@ -19,18 +19,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use crate::deadline::within;
-use crate::line_payload::{excerpt, LineTemplate};
 use crate::process_cpu::{CpuMeter, CpuSample};
 use crate::scenario::churn;
+use crate::scenario::echo_once::connect_and_echo;
 use crate::scenario::lines::{self, LinesOutcome, LinesShape};
 use crate::servers::RunningServer;
 
-const LINE_LEN: usize = 64;
 /// Connections opened and closed before the baseline RSS is read (as is the 1-connection run),
 /// so one-time set-up of the first connections is not charged to the idle ones.
 const WARMUP_CONNECTIONS: usize = 16;
@@ -241,7 +239,7 @@ async fn vanish(
     within(
         io_timeout,
         || format!("a new connection after the {count} idle ones vanished"),
-        open_one(address, count, io_timeout),
+        connect_and_echo(address, "connection", count, io_timeout),
     )
     .await?;
     after.echo = Some(started.elapsed());
@@ -304,7 +302,7 @@ async fn open(
                 if id >= end {
                     return anyhow::Ok(opened);
                 }
-                opened.push(open_one(address, id, io_timeout).await?);
+                opened.push(connect_and_echo(address, "idle connection", id, io_timeout).await?);
             }
         });
     }
@@ -313,28 +311,4 @@ async fn open(
         streams.extend(joined.context("an opening worker panicked")??);
     }
     Ok(streams)
-}
-
-async fn open_one(address: SocketAddr, id: usize, io_timeout: Duration) -> Result<TcpStream> {
-    let template = LineTemplate::new(id, LINE_LEN);
-    let mut stream = within(
-        io_timeout,
-        || format!("idle connection {id}: connecting to {address}"),
-        TcpStream::connect(address),
-    )
-    .await?;
-    stream.set_nodelay(true)?;
-    let line = template.line(0);
-    within(io_timeout, || format!("idle connection {id}: writing"), stream.write_all(&line)).await?;
-    let mut echoed = vec![0u8; LINE_LEN];
-    within(
-        io_timeout,
-        || format!("idle connection {id}: waiting for the echo"),
-        stream.read_exact(&mut echoed),
-    )
-    .await?;
-    if echoed != line {
-        bail!("idle connection {id}: the line came back as {}", excerpt(&echoed));
-    }
-    Ok(stream)
 }

@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod churn;
+pub mod echo_once;
 pub mod idle;
 pub mod lines;
 pub mod startup;
