@@ -68,13 +68,12 @@ impl Transport {
         // transport does; only what it does not take now is copied into the queue.
         let io = self.io().filter(|_| state.lifecycle == Lifecycle::Open);
         let mut send_error = None;
-        state.write.write_through(data, |bytes| match io.as_deref().map(|io| send_now(io, bytes)) {
-            Some(Ok(sent)) => sent,
-            Some(Err(error)) => {
+        state.write.write_through(data, |bytes| {
+            let Some(io) = &io else { return 0 };
+            send_now(io, bytes).unwrap_or_else(|error| {
                 send_error = Some(error);
                 0
-            }
-            None => 0,
+            })
         })?;
         if let Some(error) = send_error {
             self.lose(state, Some(error));
