@@ -18,11 +18,8 @@ async fn pause() {
 
 #[tokio::test]
 async fn test_open_connection() {
-    let address = peer::http_test_server().await;
     let mut driver = Driver::start();
-    driver.ok(&format!("connect 127.0.0.1 {}", address.port())).await;
-    driver.ok("write GET\\s/\\sHTTP/1.0\\r\\n\\r\\n").await;
-    assert_eq!(driver.ok("readline").await, r#""HTTP/1.0 200 OK\r\n""#);
+    driver.http_exchange().await;
     let rest = driver.ok("read -1").await;
     assert!(rest.ends_with(r#"\r\n\r\nTest message""#), "{rest}");
     driver.ok("close").await;

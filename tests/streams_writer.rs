@@ -15,17 +15,10 @@ async fn connected() -> (Driver, TcpStream) {
     Driver::connected_to_peer("").await
 }
 
-async fn http_exchange(driver: &mut Driver) {
-    let address = peer::http_test_server().await;
-    driver.ok(&format!("connect 127.0.0.1 {}", address.port())).await;
-    driver.ok("write GET\\s/\\sHTTP/1.0\\r\\n\\r\\n").await;
-    assert_eq!(driver.ok("readline").await, r#""HTTP/1.0 200 OK\r\n""#);
-}
-
 #[tokio::test]
 async fn test_wait_closed_on_close() {
     let mut driver = Driver::start();
-    http_exchange(&mut driver).await;
+    driver.http_exchange().await;
     let rest = driver.ok("read -1").await;
     assert!(rest.ends_with(r#"Test message""#), "{rest}");
     assert_eq!(driver.ok("is_closing").await, "false");
@@ -38,7 +31,7 @@ async fn test_wait_closed_on_close() {
 #[tokio::test]
 async fn test_wait_closed_on_close_with_unread_data() {
     let mut driver = Driver::start();
-    http_exchange(&mut driver).await;
+    driver.http_exchange().await;
     driver.ok("close").await;
     driver.ok("wait_closed").await;
     driver.finish().await;
@@ -48,7 +41,7 @@ async fn test_wait_closed_on_close_with_unread_data() {
 async fn test_async_writer_api() {
     // The whole exchange in one sequence: request, full response, close, wait_closed.
     let mut driver = Driver::start();
-    http_exchange(&mut driver).await;
+    driver.http_exchange().await;
     let rest = driver.ok("read -1").await;
     assert!(rest.ends_with(r#"\r\n\r\nTest message""#), "{rest}");
     driver.ok("close").await;
@@ -59,7 +52,7 @@ async fn test_async_writer_api() {
 #[tokio::test]
 async fn test_async_writer_api_exception_after_close() {
     let mut driver = Driver::start();
-    http_exchange(&mut driver).await;
+    driver.http_exchange().await;
     driver.ok("read -1").await;
     driver.ok("close").await;
     // write() on a closed connection drops the data silently; drain() reports the loss.

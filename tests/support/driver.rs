@@ -37,6 +37,15 @@ impl Driver {
         (driver, socket)
     }
 
+    /// Connects to a fresh HTTP test server (`peer::http_test_server`), sends a GET and
+    /// reads the status line: a connection with a response still to read.
+    pub async fn http_exchange(&mut self) {
+        let address = super::peer::http_test_server().await;
+        self.ok(&format!("connect 127.0.0.1 {}", address.port())).await;
+        self.ok("write GET\\s/\\sHTTP/1.0\\r\\n\\r\\n").await;
+        assert_eq!(self.ok("readline").await, r#""HTTP/1.0 200 OK\r\n""#);
+    }
+
     /// Sends commands without waiting for their results (read them with [`Driver::line`]):
     /// the driver then runs them back to back, in one executor turn when it can.
     pub async fn send(&mut self, commands: &[&str]) {
