@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::support::{within, Running};
+use crate::support::{peer, within, Running};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Barrier;
@@ -21,7 +21,7 @@ async fn serves_50_line_clients_and_a_half_closed_one_concurrently() {
     let address = server.serving_address().await;
     // An idle client must not hold up the others.
     let _idle = within("connect the idle client", TcpStream::connect(address)).await.unwrap();
-    let (lines, half_closed) = tokio::join!(fifty_line_clients(address), half_closed_client(address));
+    let (lines, half_closed) = tokio::join!(fifty_line_clients(address), peer::half_closed_megabyte(address));
     lines.unwrap();
     half_closed.unwrap();
 }
@@ -67,28 +67,4 @@ async fn round_trip(client: &mut TcpStream, data: &[u8]) {
     let mut echoed = vec![0; data.len()];
     client.read_exact(&mut echoed).await.unwrap();
     assert!(echoed == data, "the echo differs from what was sent: {echoed:?}");
-}
-
-/// Sends a megabyte (more than the provider's write-buffer high mark, so the echo goes
-/// through drain), half-closes, and reads the whole echo, then EOF.
-async fn half_closed_client(address: SocketAddr) -> Result<(), String> {
-    let client = within("connect", TcpStream::connect(address)).await.unwrap();
-    let (mut read_half, mut write_half) = client.into_split();
-    let payload: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 251) as u8).collect();
-    let sent = payload.clone();
-    let writer = tokio::spawn(async move {
-        write_half.write_all(&sent).await.unwrap();
-        write_half.shutdown().await.unwrap();
-    });
-    let mut echoed = Vec::new();
-    within("read the echo to EOF", read_half.read_to_end(&mut echoed)).await.unwrap();
-    within("send everything", writer).await.map_err(|error| format!("the sending task: {error}"))?;
-    if echoed.len() != payload.len() || echoed != payload {
-        return Err(format!(
-            "the echo differs from what was sent ({} of {} bytes)",
-            echoed.len(),
-            payload.len()
-        ));
-    }
-    Ok(())
 }

@@ -1,6 +1,6 @@
 //! examples/echo-server under the host, talked to by native tokio clients over loopback.
 
-use crate::support::{start_echo_server, within};
+use crate::support::{peer, start_echo_server, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -29,19 +29,7 @@ async fn closes_after_the_client_half_closes() {
 #[tokio::test]
 async fn echoes_a_megabyte_in_one_go() {
     let (_server, address) = start_echo_server().await;
-    let client = within("connect", TcpStream::connect(address)).await.unwrap();
-    let (mut read_half, mut write_half) = client.into_split();
-    let payload: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 251) as u8).collect();
-    let sent = payload.clone();
-    let writer = tokio::spawn(async move {
-        write_half.write_all(&sent).await.unwrap();
-        write_half.shutdown().await.unwrap();
-    });
-    let mut echoed = Vec::new();
-    within("read the echo", read_half.read_to_end(&mut echoed)).await.unwrap();
-    writer.await.unwrap();
-    assert_eq!(echoed.len(), payload.len());
-    assert!(echoed == payload, "the echo differs from what was sent");
+    peer::half_closed_megabyte(address).await.unwrap();
 }
 
 #[tokio::test]

@@ -67,3 +67,27 @@ pub async fn read_to_end(socket: &mut TcpStream) -> Vec<u8> {
     within("read to EOF", socket.read_to_end(&mut data)).await.unwrap();
     data
 }
+
+/// Against an echo server: sends a megabyte (more than a writer's high-water mark, so the
+/// echo goes through drain), half-closes, and reads the whole echo, then EOF.
+pub async fn half_closed_megabyte(address: SocketAddr) -> Result<(), String> {
+    let client = within("connect", TcpStream::connect(address)).await.unwrap();
+    let (mut read_half, mut write_half) = client.into_split();
+    let payload: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 251) as u8).collect();
+    let sent = payload.clone();
+    let writer = tokio::spawn(async move {
+        write_half.write_all(&sent).await.unwrap();
+        write_half.shutdown().await.unwrap();
+    });
+    let mut echoed = Vec::new();
+    within("read the echo to EOF", read_half.read_to_end(&mut echoed)).await.unwrap();
+    within("send everything", writer).await.map_err(|error| format!("the sending task: {error}"))?;
+    if echoed.len() != payload.len() || echoed != payload {
+        return Err(format!(
+            "the echo differs from what was sent ({} of {} bytes)",
+            echoed.len(),
+            payload.len()
+        ));
+    }
+    Ok(())
+}
