@@ -15,6 +15,7 @@
 //! store, instantiate, call), [`wasm_kind`] (component vs core module vs not wasm), [`logging`]
 //! (the stderr log format).
 
+mod accept_errors;
 pub mod cli;
 pub mod component_path;
 pub mod error;

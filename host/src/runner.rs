@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use wasmtime_wasi::FsPerms;
 
+use crate::accept_errors;
 use crate::limits::{self, BusyClock, Limits, MemoryLimiter, Ticker};
 use crate::tcp_nodelay;
 
@@ -179,7 +180,8 @@ impl Runner {
 }
 
 /// A linker with all of wasmtime-wasi's p2 imports (`wasi:cli/imports`), async, whose TCP
-/// sockets get TCP_NODELAY ([`crate::tcp_nodelay`]); shared with [`crate::provider`].
+/// sockets get TCP_NODELAY ([`crate::tcp_nodelay`]) and whose failed accepts name a
+/// descriptor shortage ([`crate::accept_errors`]); shared with [`crate::provider`].
 pub(crate) fn wasi_linker(engine: &Engine) -> Result<Linker<HostState>, HostError> {
     wasi_linker_with(engine, true)
 }
@@ -194,6 +196,8 @@ pub(crate) fn wasi_linker_with(engine: &Engine, tcp_nodelay: bool) -> Result<Lin
         tcp_nodelay::add_to_linker(&mut linker)
             .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
     }
+    accept_errors::add_to_linker(&mut linker)
+        .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
     Ok(linker)
 }
 
