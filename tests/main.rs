@@ -5,6 +5,7 @@
 
 mod support;
 
+mod chat_flood;
 mod compose;
 mod echo_client;
 mod echo_server;
