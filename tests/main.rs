@@ -10,6 +10,7 @@ mod compose;
 mod echo_client;
 mod echo_server;
 mod examples;
+mod fairness;
 mod host_cli;
 mod sandbox_bad_clients;
 mod sandbox_limits;

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use async_task::{Runnable, Task};
 
-use super::reactor;
+use super::{coop, reactor};
 
 thread_local! {
     /// Tasks that were woken and wait for their turn, oldest first.
@@ -103,7 +103,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     loop {
         if main_waker.0.swap(false, Ordering::Acquire) {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            if let Poll::Ready(output) = coop::with_budget(|| future.as_mut().poll(&mut cx)) {
                 return output;
             }
         }
@@ -114,7 +114,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             let Some(runnable) = READY.with(|ready| ready.borrow_mut().pop_front()) else {
                 break;
             };
-            runnable.run();
+            coop::with_budget(|| runnable.run());
         }
         let more_work =
             main_waker.0.load(Ordering::Acquire) || READY.with(|ready| !ready.borrow().is_empty());
@@ -153,7 +153,7 @@ pub fn run_pending() {
     for _ in 0..4 {
         let mut ran = false;
         while let Some(runnable) = READY.with(|ready| ready.borrow_mut().pop_front()) {
-            runnable.run();
+            coop::with_budget(|| runnable.run());
             ran = true;
         }
         if !reactor::poll_ready_now() && !ran {

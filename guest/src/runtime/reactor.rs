@@ -12,6 +12,15 @@
 //! blocks on all it has). So a busy connection's turn costs the same with 10 or 10,000
 //! idle ones, and an idle one that wakes up is noticed within a sweep interval even
 //! while others keep the reactor busy.
+//!
+//! A host learns of new readiness only when it gets a turn of its own: wasmtime
+//! updates a socket's readiness from its event loop, which runs while the guest waits,
+//! or when a poll is handed a *fresh* zero-length timer (its first poll yields to the
+//! host's loop; later ones do not). A guest that always has work would never wait, so
+//! the host would go on reporting only the sockets it already knew were ready (one
+//! flooding connection's), and every other connection would stall. So while the guest
+//! is busy it hands the host a fresh zero-length timer at least every
+//! [`HOST_TURN_INTERVAL`].
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -30,6 +39,8 @@ pub const SWEEP_COST_SHARE: u64 = 20;
 pub const MAX_SWEEP_INTERVAL: u64 = 500_000_000;
 /// A pollable ready (or registered) this recently is polled every turn (nanoseconds).
 pub const HOT_WINDOW: u64 = 200_000_000;
+/// A busy guest lets the host's event loop run at least this often (nanoseconds).
+pub const HOST_TURN_INTERVAL: u64 = 1_000_000;
 
 struct Source {
     pollable: Pollable,
@@ -65,6 +76,9 @@ struct Reactor {
     turn_started: u64,
     /// Counts the turns (each look at the pollables, waiting or not).
     turn: u64,
+    /// When a poll was last handed a fresh zero-length timer (monotonic clock, ns). A
+    /// poll that may wait does not count: it returns at once when something is ready.
+    last_host_turn: u64,
 }
 
 /// What a poll hands `wasi:io/poll` besides the sources.
@@ -72,6 +86,9 @@ enum Also {
     Nothing,
     /// The always-ready pollable: the poll does not wait.
     ReadyNow,
+    /// A new zero-length timer: the poll does not wait, but the host's event loop runs
+    /// once first, so it reports readiness it has not yet noticed.
+    HostTurn,
     /// The timer for the next sweep: the wait ends in time for it.
     SweepTimer,
 }
@@ -100,11 +117,17 @@ impl Reactor {
     /// Polls the sources of `keys` (waiting unless `also` is `ReadyNow`), marks the ready
     /// ones hot and takes their wakers, in a rotating order.
     fn poll(&mut self, keys: &[usize], also: Also, now: u64) -> Vec<Waker> {
-        let may_wait = !matches!(also, Also::ReadyNow);
+        let may_wait = !matches!(also, Also::ReadyNow | Also::HostTurn);
+        let fresh_timer;
         let also: Option<&Pollable> = match also {
             Also::Nothing => None,
             Also::ReadyNow => {
                 Some(self.ready_now.get_or_insert_with(|| monotonic_clock::subscribe_duration(0)))
+            }
+            Also::HostTurn => {
+                self.last_host_turn = now;
+                fresh_timer = monotonic_clock::subscribe_duration(0);
+                Some(&fresh_timer)
             }
             Also::SweepTimer => {
                 let at = self.next_sweep;
@@ -143,10 +166,19 @@ impl Reactor {
         to_wake
     }
 
+    /// How to poll without waiting: with a host turn when one is due.
+    fn ready_now(&self, now: u64) -> Also {
+        if now.saturating_sub(self.last_host_turn) >= HOST_TURN_INTERVAL {
+            Also::HostTurn
+        } else {
+            Also::ReadyNow
+        }
+    }
+
     /// Sweeps every waiting source without waiting, and times the next sweep by what
     /// this one cost the host.
     fn sweep(&mut self, keys: &[usize], now: u64) -> Vec<Waker> {
-        let to_wake = self.poll(keys, Also::ReadyNow, now);
+        let to_wake = self.poll(keys, self.ready_now(now), now);
         let after = monotonic_clock::now();
         let cost = after.saturating_sub(now);
         self.sweep_interval = cost.saturating_mul(SWEEP_COST_SHARE).clamp(SWEEP_INTERVAL, MAX_SWEEP_INTERVAL);
@@ -338,8 +370,19 @@ fn poll_sources(without_waiting: bool) -> bool {
             // Not waiting, and only cold sources wait: they are swept in their time.
             return Some(Vec::new());
         }
-        let also = if without_waiting { Also::ReadyNow } else { Also::SweepTimer };
-        Some(reactor.poll(&hot, also, now))
+        if without_waiting {
+            let also = reactor.ready_now(now);
+            return Some(reactor.poll(&hot, also, now));
+        }
+        if let Also::HostTurn = reactor.ready_now(now) {
+            // A wait returns at once while a hot source stays ready, without the host's
+            // loop running: give it its turn first.
+            let to_wake = reactor.poll(&hot, Also::HostTurn, now);
+            if !to_wake.is_empty() {
+                return Some(to_wake);
+            }
+        }
+        Some(reactor.poll(&hot, Also::SweepTimer, now))
     });
     match to_wake {
         None => false,

@@ -7,7 +7,7 @@ use wasip2::io::streams::StreamError;
 use super::{State, Transport};
 use crate::core::{ReadBuffer, Step};
 use crate::error::Result;
-use crate::runtime::reactor;
+use crate::runtime::{coop, reactor};
 use crate::{net, runtime};
 
 impl Transport {
@@ -73,13 +73,17 @@ impl Transport {
         // Set once this operation waits; ends the wait however the operation ends
         // (completed, failed, or cancelled by dropping its future).
         let mut waiting: Option<EndWaitOnDrop<'_>> = None;
+        // A reader whose peer always has data would otherwise never let others run.
+        runtime::consume_budget().await;
         self.state.borrow_mut().reader_subscribed = false;
         loop {
             {
                 let mut state = self.state.borrow_mut();
                 let state = &mut *state;
                 self.pull_available(state);
+                let buffered = state.read.len();
                 if let Step::Ready(result) = attempt(&mut state.read) {
+                    coop::spend_bytes(buffered.saturating_sub(state.read.len()));
                     return result;
                 }
                 if waiting.is_none() {

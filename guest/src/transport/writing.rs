@@ -8,6 +8,7 @@ use wasip2::sockets::tcp::ShutdownType;
 
 use super::{Io, Lifecycle, State, Transport, ABANDONED_FLUSH_TIMEOUT};
 use crate::error::{Error, Result};
+use crate::runtime::coop;
 use crate::{net, runtime};
 
 impl Transport {
@@ -62,6 +63,7 @@ impl Transport {
     pub(crate) fn write(self: &Rc<Self>, data: &[u8]) -> Result<()> {
         // No pull first: after a reset that already arrived, pushing to the socket fails
         // and loses the connection just the same, and the data is dropped either way.
+        coop::spend_bytes(data.len());
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
         // With nothing queued the host is offered the data directly, as asyncio's
@@ -146,6 +148,8 @@ impl Transport {
     /// asyncio's `drain()`: returns at once unless the queue went over the high-water
     /// mark, then waits until it is at or below the low-water mark.
     pub(crate) async fn drain(&self) -> Result<()> {
+        // A drain below the high-water mark completes at once: it counts as work done.
+        runtime::consume_budget().await;
         let closing = {
             let mut state = self.state.borrow_mut();
             // A reset that already arrived is the reader's exception, which drain raises.
