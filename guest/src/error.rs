@@ -65,6 +65,14 @@ pub enum Error {
     /// `OSError(EADDRNOTAVAIL)`.
     #[error("address not available{}", detail_suffix(.0))]
     AddressNotAvailable(String),
+    /// `OSError(EMFILE / ENFILE)`, "Too many open files": the host is out of descriptors
+    /// for a new socket (`wasi:sockets` `new-socket-limit`). Lasts until some are closed.
+    #[error("too many open files{}", detail_suffix(.0))]
+    TooManyOpenFiles(String),
+    /// `OSError(ENOBUFS / ENOMEM)` / `MemoryError`: the host has no memory for the socket
+    /// (`wasi:sockets` `out-of-memory`).
+    #[error("out of memory{}", detail_suffix(.0))]
+    OutOfMemory(String),
     /// `socket.gaierror`: the host name did not resolve.
     #[error("name could not be resolved: {0}")]
     NameUnresolvable(String),
@@ -92,6 +100,18 @@ impl Error {
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Error::InvalidArgument(message.into())
+    }
+
+    /// Whether the peer ended the connection abruptly (a reset, an abort, a broken pipe):
+    /// routine for a server, not a fault of its handler.
+    pub fn is_peer_disconnect(&self) -> bool {
+        matches!(self, Error::ConnectionReset(_) | Error::ConnectionAborted(_))
+    }
+
+    /// Whether the host is out of a resource (descriptors, memory): trying again at once
+    /// fails again; asyncio stops accepting for a second.
+    pub fn is_resource_exhaustion(&self) -> bool {
+        matches!(self, Error::TooManyOpenFiles(_) | Error::OutOfMemory(_))
     }
 
     /// asyncio's `ConnectionResetError('Connection lost')`, raised by `drain()`.

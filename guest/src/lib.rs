@@ -41,7 +41,9 @@ pub use connection::{open_connection, open_connection_with, ConnectOptions};
 pub use core::{Separators, DEFAULT_LIMIT};
 pub use error::{Error, Overrun, Result};
 pub use reader::StreamReader;
-pub use server::{start_listening, start_server, start_server_with, HandlerOutcome, Server, ServerOptions};
+pub use server::{
+    start_listening, start_server, start_server_with, HandlerFailure, HandlerOutcome, Server, ServerOptions,
+};
 pub use stdio::{stdin_reader, stdout_writer};
 pub use transport::ABANDONED_FLUSH_TIMEOUT;
 pub use writer::StreamWriter;

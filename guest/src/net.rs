@@ -53,6 +53,19 @@ pub(crate) fn ip_from_wasi(addr: IpAddress) -> IpAddr {
     }
 }
 
+/// `addr`, with an IPv4-mapped IPv6 address (`[::ffff:a.b.c.d]:port`) as the IPv4 address it
+/// stands for. `wasi:sockets` rejects mapped addresses in `bind` and `connect`
+/// (`invalid-argument`), where a dual-stack IPv6 socket would reach the IPv4 address.
+pub(crate) fn unmapped(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::V4(SocketAddrV4::new(v4, v6.port())),
+            None => addr,
+        },
+        SocketAddr::V4(_) => addr,
+    }
+}
+
 pub(crate) fn family_of(addr: &SocketAddr) -> IpAddressFamily {
     match addr {
         SocketAddr::V4(_) => IpAddressFamily::Ipv4,
@@ -75,7 +88,18 @@ pub(crate) fn socket_error(code: ErrorCode, context: &str) -> Error {
         | ErrorCode::TemporaryResolverFailure
         | ErrorCode::PermanentResolverFailure => Error::NameUnresolvable(detail),
         ErrorCode::InvalidArgument => Error::InvalidArgument(format!("invalid argument: {detail}")),
-        other => Error::Other(format!("{} ({detail})", other.name())),
+        ErrorCode::NewSocketLimit => Error::TooManyOpenFiles(detail),
+        ErrorCode::OutOfMemory => Error::OutOfMemory(detail),
+        other => Error::Other(format!("{} ({detail})", code_name(other))),
+    }
+}
+
+/// The name of an error code for a message: its WIT name, except `unknown`, which alone
+/// would tell a reader nothing.
+pub(crate) fn code_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Unknown => "error the host did not name (wasi:sockets `unknown`)",
+        other => other.name(),
     }
 }
 
@@ -123,6 +147,29 @@ mod tests {
         ));
         assert!(matches!(classify_debug_string("ConnectionAborted"), Error::ConnectionAborted(_)));
         assert!(matches!(classify_debug_string("something else"), Error::Other(_)));
+    }
+
+    #[test]
+    fn resource_shortages_are_named() {
+        let error = socket_error(ErrorCode::NewSocketLimit, "accept on 127.0.0.1:80");
+        assert_eq!(error, Error::TooManyOpenFiles("accept on 127.0.0.1:80".into()));
+        assert_eq!(error.to_string(), "too many open files: accept on 127.0.0.1:80");
+        assert!(error.is_resource_exhaustion());
+        let error = socket_error(ErrorCode::OutOfMemory, "accept on 127.0.0.1:80");
+        assert_eq!(error.to_string(), "out of memory: accept on 127.0.0.1:80");
+        let error = socket_error(ErrorCode::Unknown, "accept on 127.0.0.1:80").to_string();
+        assert!(!error.starts_with("unknown"), "{error}");
+        assert_eq!(socket_error(ErrorCode::RemoteUnreachable, "x").to_string(), "remote-unreachable (x)");
+    }
+
+    #[test]
+    fn mapped_addresses_are_unmapped() {
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:80".parse().unwrap();
+        assert_eq!(unmapped(mapped), "127.0.0.1:80".parse().unwrap());
+        for plain in ["[::1]:80", "127.0.0.1:80", "[fe80::1%3]:9"] {
+            let addr: SocketAddr = plain.parse().unwrap();
+            assert_eq!(unmapped(addr), addr);
+        }
     }
 
     #[test]

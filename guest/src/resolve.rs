@@ -11,11 +11,13 @@ use crate::net;
 use crate::runtime::Registration;
 
 /// Every address `host` stands for, in the resolver's order, each with `port`.
-/// IP literals (`127.0.0.1`, `::1`, `[::1]`) are used as they are.
+/// IP literals (`127.0.0.1`, `::1`, `[::1]`) are used as they are, except that an
+/// IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) is given as its IPv4 address, the only
+/// form `wasi:sockets` binds and connects (see [`net::unmapped`]).
 pub async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
     let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if let Ok(ip) = literal.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
+        return Ok(vec![net::unmapped(SocketAddr::new(ip, port))]);
     }
     let network = instance_network();
     let stream = resolve_addresses(&network, host).map_err(|code| net::socket_error(code, host))?;
@@ -24,7 +26,7 @@ pub async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
     loop {
         match stream.resolve_next_address() {
             Ok(Some(ip)) => {
-                let addr = SocketAddr::new(net::ip_from_wasi(ip), port);
+                let addr = net::unmapped(SocketAddr::new(net::ip_from_wasi(ip), port));
                 if !addresses.contains(&addr) {
                     addresses.push(addr);
                 }

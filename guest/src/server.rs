@@ -9,6 +9,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 
 use slab::Slab;
 use wasip2::io::poll::Pollable;
@@ -23,6 +24,12 @@ use crate::runtime::{self, Notify, Registration};
 use crate::transport::{Io, Transport, WeakTransport};
 use crate::writer::StreamWriter;
 use crate::{net, resolve, tcp};
+
+mod accept_pause;
+mod handler_failures;
+
+use accept_pause::{AcceptFailures, ACCEPT_RETRY_DELAY};
+pub use handler_failures::HandlerFailure;
 
 /// asyncio's default listen backlog.
 pub const DEFAULT_BACKLOG: u32 = 100;
@@ -52,25 +59,27 @@ impl Default for ServerOptions {
 
 /// What a client handler may return: nothing, or a `Result` whose error is logged
 /// (asyncio's "Unhandled exception in client_connected_cb") before the connection is
-/// closed.
+/// closed. Errors by which the peer ended the connection (resets) are counted and
+/// summarised instead of logged one by one (see [`HandlerFailure`]).
 pub trait HandlerOutcome {
-    fn into_outcome(self) -> std::result::Result<(), String>;
+    fn into_outcome(self) -> HandlerResult;
 }
 
 impl HandlerOutcome for () {
-    fn into_outcome(self) -> std::result::Result<(), String> {
+    fn into_outcome(self) -> HandlerResult {
         Ok(())
     }
 }
 
-impl<E: Display> HandlerOutcome for std::result::Result<(), E> {
-    fn into_outcome(self) -> std::result::Result<(), String> {
-        self.map_err(|error| error.to_string())
+impl<E: Display + 'static> HandlerOutcome for std::result::Result<(), E> {
+    fn into_outcome(self) -> HandlerResult {
+        self.map_err(HandlerFailure::new)
     }
 }
 
-type BoxedHandler =
-    Box<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = std::result::Result<(), String>>>>>;
+type HandlerResult = std::result::Result<(), HandlerFailure>;
+
+type BoxedHandler = Box<dyn Fn(StreamReader, StreamWriter) -> Pin<Box<dyn Future<Output = HandlerResult>>>>;
 
 /// A bound socket; its accept loop holds it while serving.
 struct Listener {
@@ -254,7 +263,14 @@ impl Server {
             state.listeners.clone()
         };
         for listener in &listeners {
-            accept_ready(&self.inner, listener);
+            if let Err(error) = accept_ready(&self.inner, listener) {
+                // Connections taken before the failure go first; a lasting failure comes
+                // back on the next call. The caller decides whether to pause.
+                return match queue.borrow_mut().pop_front() {
+                    Some(connection) => Ok(Some(connection)),
+                    None => Err(error),
+                };
+            }
         }
         Ok(queue.borrow_mut().pop_front())
     }
@@ -339,7 +355,9 @@ impl Server {
             }
         };
         for listener in listeners {
-            accept_ready(&self.inner, &listener);
+            // Takes in what is complete; if that fails (out of descriptors), the rest are
+            // refused when the socket closes, as they would be a moment later.
+            let _ = accept_ready(&self.inner, &listener);
             listener.stopped.set(true);
             listener.stop.notify_all();
             let mut state = self.inner.state.borrow_mut();
@@ -396,26 +414,42 @@ impl Server {
     }
 }
 
-/// Accepts until the listener is stopped; each client gets its handler task.
+/// Accepts until the listener is stopped; each client gets its handler task. When
+/// accepting fails (out of descriptors or memory, or any other lasting error), accepting
+/// pauses for [`ACCEPT_RETRY_DELAY`] while the open connections are served, as in asyncio.
 async fn accept_loop(server: Rc<ServerInner>, listener: Rc<Listener>) {
+    let mut failures = AcceptFailures::default();
+    let now = || Duration::from_nanos(wasip2::clocks::monotonic_clock::now());
     while !listener.stopped.get() {
-        accept_ready(&server, &listener);
-        futures_lite::future::or(listener.ready.wait(), listener.stop.notified()).await;
+        match accept_ready(&server, &listener) {
+            Ok(()) => {
+                if let Some(line) = failures.succeeded(listener.address, now()) {
+                    eprintln!("{line}");
+                }
+                futures_lite::future::or(listener.ready.wait(), listener.stop.notified()).await;
+            }
+            Err(error) => {
+                if let Some(line) = failures.failed(listener.address, &error, now()) {
+                    eprintln!("{line}");
+                }
+                let pause = runtime::sleep(ACCEPT_RETRY_DELAY);
+                futures_lite::future::or(pause, listener.stop.notified()).await;
+            }
+        }
     }
 }
 
-/// Takes in every connection that is ready now.
-fn accept_ready(server: &Rc<ServerInner>, listener: &Listener) {
+/// Takes in every connection that is ready now; fails with the first error that is not
+/// about one connection alone (connections taken before it are started).
+fn accept_ready(server: &Rc<ServerInner>, listener: &Listener) -> Result<()> {
     loop {
         match listener.socket.accept() {
             Ok((socket, input, output)) => start_client(server, socket, input, output),
-            Err(ErrorCode::WouldBlock) => return,
-            Err(code) => {
-                // Out of descriptors and the like: try again on the next readiness.
-                let error = net::socket_error(code, &format!("accept on {}", listener.address));
-                eprintln!("wasio: {error}");
-                return;
-            }
+            Err(ErrorCode::WouldBlock) => return Ok(()),
+            // That connection went before it was taken (asyncio ignores this too); the
+            // next one may be fine.
+            Err(ErrorCode::ConnectionAborted | ErrorCode::ConnectionReset) => continue,
+            Err(code) => return Err(net::socket_error(code, &format!("accept on {}", listener.address))),
         }
     }
 }
@@ -445,8 +479,8 @@ fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream,
     let client = Rc::downgrade(&writer.transport_rc());
     let handling = handler(reader, writer);
     runtime::spawn(async move {
-        if let Err(message) = handling.await {
-            eprintln!("wasio: unhandled error in client handler: {message}");
+        if let Err(failure) = handling.await {
+            handler_failures::report(failure);
             if let Some(transport) = client.upgrade() {
                 transport.close();
             }

@@ -43,10 +43,16 @@ pub(crate) async fn bind(socket: &TcpSocket, addr: SocketAddr) -> Result<()> {
 }
 
 /// Connects a new socket to `addr`, bound first to `local` if given.
+///
+/// An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`) is connected to as the IPv4 address it
+/// stands for: `wasi:sockets` refuses mapped addresses (`invalid-argument`), where asyncio's
+/// dual-stack IPv6 socket reaches the same IPv4 peer. The host's network policy then sees
+/// the IPv4 address, so a rule about it covers both spellings.
 pub(crate) async fn connect(
     addr: SocketAddr,
     local: Option<SocketAddr>,
 ) -> Result<(TcpSocket, InputStream, OutputStream)> {
+    let (addr, local) = (net::unmapped(addr), local.map(net::unmapped));
     let socket = new_socket(&addr)?;
     if let Some(local) = local {
         bind(&socket, local).await?;

@@ -29,6 +29,10 @@ impl From<Error> for wit::Error {
             Error::Closed(_) => wit::Error::Closed,
             Error::Busy(_) => wit::Error::Busy,
             Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
+            // The WIT has no variant of their own for these: the message names the cause.
+            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_)) => {
+                wit::Error::Other(error.to_string())
+            }
             Error::Other(message) => wit::Error::Other(message),
         }
     }
