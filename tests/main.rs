@@ -12,6 +12,8 @@ mod echo_server;
 mod examples;
 mod fairness;
 mod host_cli;
+mod mapped_address;
+mod overload;
 mod sandbox_bad_clients;
 mod sandbox_limits;
 mod sandbox_policy;
