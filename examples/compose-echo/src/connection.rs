@@ -1,4 +1,6 @@
-//! One client: echo what it sends until EOF, then close and wait until closed.
+//! One client: echo what it sends until EOF, then close and wait until closed, in
+//! chunks (`try-read`, `write`, `try-drain`) or line by line (`try-readline`, `write`,
+//! `try-drain` for each line): see [`Echo`].
 //!
 //! The caller waits on the pollables of what the connection waits for
 //! ([`waits_to_read`](Connection::waits_to_read), [`waits_to_write`](Connection::waits_to_write)),
@@ -11,8 +13,21 @@ use crate::bindings::wasio::streams::types::{Error, Reader, Writer};
 /// The most bytes taken per `try-read`: more than the provider ever holds (two reader
 /// limits of 64 KiB, plus one host read of up to 64 KiB), so one call takes all there is.
 const CHUNK: i64 = 256 * 1024;
+/// The most lines echoed in one step, so a client that sends many short lines gives the
+/// others their turn (its reader pollable is ready again at once if more are buffered).
+const LINES_PER_STEP: usize = 64;
+
+/// How a client's bytes are read before they are sent back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Echo {
+    /// What arrives, as it arrives (asyncio: `read(n)`, `write`, `drain`).
+    Chunks,
+    /// One line at a time (asyncio: `readline`, `write`, `drain`).
+    Lines,
+}
 
 pub struct Connection {
+    echo: Echo,
     reader: Reader,
     writer: Writer,
     /// Bytes wait in the provider's queue. They move on to the host only during calls
@@ -26,8 +41,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub fn new(reader: Reader, writer: Writer) -> Connection {
-        Connection { reader, writer, queued: false, paused: false, closing: false }
+    pub fn new(echo: Echo, reader: Reader, writer: Writer) -> Connection {
+        Connection { echo, reader, writer, queued: false, paused: false, closing: false }
     }
 
     /// Whether it waits for its reader: for input to echo.
@@ -83,21 +98,35 @@ impl Connection {
                 return Ok(false);
             }
         }
-        match self.reader.try_read(CHUNK)? {
-            None => Ok(false), // nothing yet
-            Some(data) if data.is_empty() => {
-                // EOF: deliver what is queued, then close.
-                self.writer.close();
-                self.closing = true;
-                self.writer.try_wait_closed()
-            }
-            Some(data) => {
-                // `write` hands the host what it takes now and queues the rest.
-                self.writer.write(&data)?;
-                self.queued = self.writer.get_write_buffer_size() > 0;
-                self.paused = self.queued && !self.writer.try_drain()?;
-                Ok(false)
+        let takes = match self.echo {
+            Echo::Chunks => 1,
+            Echo::Lines => LINES_PER_STEP,
+        };
+        for _ in 0..takes {
+            let input = match self.echo {
+                Echo::Chunks => self.reader.try_read(CHUNK)?,
+                // The unterminated last line comes at EOF, so nothing sent is lost.
+                Echo::Lines => self.reader.try_readline()?,
+            };
+            match input {
+                None => return Ok(false), // nothing yet
+                Some(data) if data.is_empty() => {
+                    // EOF: deliver what is queued, then close.
+                    self.writer.close();
+                    self.closing = true;
+                    return self.writer.try_wait_closed();
+                }
+                Some(data) => {
+                    // `write` hands the host what it takes now and queues the rest.
+                    self.writer.write(&data)?;
+                    self.queued = self.writer.get_write_buffer_size() > 0;
+                    self.paused = self.queued && !self.writer.try_drain()?;
+                    if self.paused {
+                        return Ok(false);
+                    }
+                }
             }
         }
+        Ok(false)
     }
 }

@@ -4,7 +4,10 @@
 //!
 //!     compose --plug streams-provider.wasm compose-echo-consumer.wasm -o compose-echo.wasm
 //!
-//! Usage: compose-echo [HOST] [PORT]   (default 127.0.0.1 8890; port 0 picks a free one)
+//! Usage: compose-echo [HOST] [PORT] [--chunks | --lines]
+//!   (default 127.0.0.1 8890 --chunks; port 0 picks a free one)
+//!   --chunks  echo what arrives as it arrives: `try-read`, `write`, `try-drain`
+//!   --lines   echo line by line: `try-readline`, `write`, `try-drain`
 //! Prints `Serving on HOST:PORT` for each bound address when ready. Run it with
 //! `cargo run -p host -- compose-echo.wasm`, or with any WASI 0.2 runtime, e.g.
 //! `wasmtime run -S inherit-network=y -S tcp=y compose-echo.wasm`.
@@ -13,6 +16,7 @@
 //! complete, so a consumer that serves several clients uses the `try-*` forms and waits
 //! on `subscribe` pollables with `wasi:io/poll`: see [`serve`].
 
+mod accept_pause;
 mod connection;
 mod poller;
 
@@ -21,10 +25,12 @@ use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::process::ExitCode;
 
+use wasip2::clocks::monotonic_clock;
 use wasip2::sockets::network::IpSocketAddress;
 
+use accept_pause::{AcceptFailures, ACCEPT_RETRY_DELAY};
 use bindings::wasio::streams::types::{start_server, Error, Server};
-use connection::Connection;
+use connection::{Connection, Echo};
 use poller::Poller;
 
 mod bindings {
@@ -40,17 +46,36 @@ mod bindings {
     });
 }
 
+const USAGE: &str = "usage: compose-echo [HOST] [PORT] [--chunks | --lines]";
+
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let host = args.next().unwrap_or_else(|| "127.0.0.1".to_string());
-    let port = match args.next().map(|p| p.parse::<u16>()) {
+    let mut echo = Echo::Chunks;
+    let mut positional = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--chunks" => echo = Echo::Chunks,
+            "--lines" => echo = Echo::Lines,
+            _ if arg.starts_with("--") => {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            }
+            _ => positional.push(arg),
+        }
+    }
+    let mut positional = positional.into_iter();
+    let host = positional.next().unwrap_or_else(|| "127.0.0.1".to_string());
+    let port = match positional.next().map(|p| p.parse::<u16>()) {
         None => 8890,
         Some(Ok(port)) => port,
         Some(Err(_)) => {
-            eprintln!("usage: compose-echo [HOST] [PORT]");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
+    if positional.next().is_some() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
     let server = match start_server(&host, port, None) {
         Ok(server) => server,
         Err(error) => {
@@ -62,7 +87,7 @@ fn main() -> ExitCode {
         println!("Serving on {}", socket_addr(address));
     }
     let _ = std::io::stdout().flush();
-    match serve(&server) {
+    match serve(&server, echo) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("compose-echo: {error:?}");
@@ -75,6 +100,8 @@ fn main() -> ExitCode {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Waiter {
     Server,
+    /// Accepting is paused after a failed accept until this timer fires.
+    AcceptPause,
     Reader(u64),
     Writer(u64),
 }
@@ -84,9 +111,10 @@ enum Waiter {
 /// progress), so a round costs what is ready, not what is open: only the server or
 /// connections whose pollables fired make progress, then subscribe again to what
 /// they wait for.
-fn serve(server: &Server) -> Result<(), Error> {
+fn serve(server: &Server, echo: Echo) -> Result<(), Error> {
     let mut connections: HashMap<u64, Connection> = HashMap::new();
     let mut next_id = 0;
+    let mut accept_failures = AcceptFailures::default();
     // Declared after what its pollables come from, so it is dropped before them.
     let mut poller = Poller::new();
     poller.insert(Waiter::Server, server.subscribe());
@@ -94,15 +122,36 @@ fn serve(server: &Server) -> Result<(), Error> {
         for waiter in poller.wait() {
             let id = match waiter {
                 Waiter::Server => {
-                    while let Some((reader, writer)) = server.try_accept()? {
-                        let connection = Connection::new(reader, writer);
-                        watch(&mut poller, next_id, &connection);
-                        connections.insert(next_id, connection);
-                        next_id += 1;
+                    let mut paused = false;
+                    loop {
+                        match server.try_accept() {
+                            Ok(Some((reader, writer))) => {
+                                accept_failures.succeeded();
+                                let connection = Connection::new(echo, reader, writer);
+                                watch(&mut poller, next_id, &connection);
+                                connections.insert(next_id, connection);
+                                next_id += 1;
+                            }
+                            Ok(None) => break,
+                            Err(error) => {
+                                accept_failures.failed(&error);
+                                paused = true;
+                                break;
+                            }
+                        }
                     }
                     if server.try_wait_closed() {
                         return Ok(());
                     }
+                    if paused {
+                        let timer = monotonic_clock::subscribe_duration(ACCEPT_RETRY_DELAY);
+                        poller.insert(Waiter::AcceptPause, timer);
+                    } else {
+                        poller.insert(Waiter::Server, server.subscribe());
+                    }
+                    continue;
+                }
+                Waiter::AcceptPause => {
                     poller.insert(Waiter::Server, server.subscribe());
                     continue;
                 }

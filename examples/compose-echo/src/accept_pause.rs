@@ -1,0 +1,37 @@
+//! What to do when `try-accept` fails: out of descriptors (EMFILE), say, retrying at once
+//! fails again and spins. So, as asyncio's event loop does, stop accepting for
+//! [`ACCEPT_RETRY_DELAY`] and go on serving the connections already open; and log the first
+//! failure of a streak only, so a server held at its limit does not flood its log.
+
+use crate::bindings::wasio::streams::types::Error;
+
+/// How long accepting pauses after a failed accept (asyncio's `ACCEPT_RETRY_DELAY`), in
+/// nanoseconds.
+pub const ACCEPT_RETRY_DELAY: u64 = 1_000_000_000;
+
+/// Failed accepts since the last one that succeeded.
+#[derive(Default)]
+pub struct AcceptFailures {
+    streak: u64,
+}
+
+impl AcceptFailures {
+    /// An accept failed: logs it if it is the first of a streak. The caller pauses accepting.
+    pub fn failed(&mut self, error: &Error) {
+        if self.streak == 0 {
+            eprintln!(
+                "compose-echo: accept failed: {error:?}; pausing accepts for 1 s at a time until one \
+                 succeeds (further failures are not logged)"
+            );
+        }
+        self.streak += 1;
+    }
+
+    /// An accept succeeded: ends a streak of failures, saying how long it was.
+    pub fn succeeded(&mut self) {
+        if self.streak > 0 {
+            eprintln!("compose-echo: accepting again after {} failed accepts", self.streak);
+            self.streak = 0;
+        }
+    }
+}
