@@ -1,17 +1,22 @@
 """CPython asyncio streams echo server: the reference wasio's API is ported from.
 
-Usage: python3 asyncio_echo.py [HOST] [PORT]   (default 127.0.0.1 0; port 0 picks a free one)
+Usage: python3 asyncio_echo.py [HOST] [PORT] [--lines | --chunks]
+  (default 127.0.0.1 0 --lines; port 0 picks a free one)
+  --lines   readline, write, drain for each line (the asyncio docs' echo)
+  --chunks  read(64 KiB), write, drain: what arrives, as it arrives
 Prints `Serving on HOST:PORT` for each bound socket when ready, like echo-server.wasm.
 """
 
 import asyncio
 import sys
 
+CHUNK = 64 * 1024
 
-async def handle_echo(reader, writer):
+
+async def echo(reader, writer, take):
     try:
-        while line := await reader.readline():
-            writer.write(line)
+        while data := await take(reader):
+            writer.write(data)
             await writer.drain()
     except ConnectionError:
         pass  # a client that resets is its own business, not the server's failure
@@ -19,24 +24,48 @@ async def handle_echo(reader, writer):
         writer.close()
 
 
+async def echo_lines(reader, writer):
+    await echo(reader, writer, lambda reader: reader.readline())
+
+
+async def echo_chunks(reader, writer):
+    await echo(reader, writer, lambda reader: reader.read(CHUNK))
+
+
 def address(sockname):
     host, port = sockname[:2]
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-async def main(host, port):
+async def main(host, port, handler):
     # The backlog matches tokio's listener (1024), so neither queues connections differently.
-    server = await asyncio.start_server(handle_echo, host, port, backlog=1024)
+    server = await asyncio.start_server(handler, host, port, backlog=1024)
     for sock in server.sockets:
         print(f"Serving on {address(sock.getsockname())}", flush=True)
     async with server:
         await server.serve_forever()
 
 
+def parse(argv):
+    handler = echo_lines
+    positional = []
+    for arg in argv:
+        if arg == "--lines":
+            handler = echo_lines
+        elif arg == "--chunks":
+            handler = echo_chunks
+        elif arg.startswith("--"):
+            sys.exit(f"unknown option {arg}; {__doc__.splitlines()[2].strip()}")
+        else:
+            positional.append(arg)
+    host = positional[0] if len(positional) > 0 else "127.0.0.1"
+    port = int(positional[1]) if len(positional) > 1 else 0
+    return host, port, handler
+
+
 if __name__ == "__main__":
-    host = sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1"
-    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    host, port, handler = parse(sys.argv[1:])
     try:
-        asyncio.run(main(host, port))
+        asyncio.run(main(host, port, handler))
     except KeyboardInterrupt:
         pass

@@ -4,10 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::echo::Echo;
+
 const RUN_AFTER_HELP: &str = "\
 Every server is started afresh for each scenario run (on 127.0.0.1, port 0) and stopped after
-it. Each table cell is the median of the repetitions; ours are also shown as ratios to the
-tokio and asyncio servers measured in the same run. The table goes to stdout and to --out.";
+it, running the echo the run calls for: the line echo (readline / read_until + write + drain)
+or the chunk echo (read of up to 64 KiB + write + drain); each table's `echo` row says which.
+Each table cell is the median of the repetitions; ours are also shown as ratios to the tokio
+and asyncio servers measured in the same run (always against the same echo), and the targets
+as PASS/FAIL. The tables go to stdout and to --out.";
 
 /// Echo-server benchmark: wasio's components vs tokio and CPython asyncio, over loopback.
 #[derive(Debug, Parser)]
@@ -22,21 +27,27 @@ pub enum Command {
     /// Run the benchmark and print the markdown table.
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
-    /// The tokio reference echo server (current-thread runtime, read_until + write_all).
-    /// Prints `Serving on ADDR` when ready.
+    /// The tokio reference echo server (current-thread runtime; lines: read_until +
+    /// write_all, chunks: read + write_all). Prints `Serving on ADDR` when ready.
     ServeTokio {
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
         /// 0 picks a free port.
         #[arg(long, default_value_t = 0)]
         port: u16,
+        #[arg(long, value_enum, default_value = "lines")]
+        echo: Echo,
     },
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Scenarios to run, comma-separated.
-    #[arg(long = "scenario", value_delimiter = ',', default_value = "lines,bulk,churn,idle,startup")]
+    #[arg(
+        long = "scenario",
+        value_delimiter = ',',
+        default_value = "lines,bulk,churn,idle,startup,flood,noread,slowloris,fdlimit"
+    )]
     pub scenarios: Vec<ScenarioName>,
 
     /// Servers to run, comma-separated; `ours` is echo-server and compose-echo (when built).
@@ -95,6 +106,14 @@ pub enum ScenarioName {
     Idle,
     /// Time from spawn to `Serving on` (empty and warm wasmtime cache).
     Startup,
+    /// One connection streams the bulk payload while a probe client measures its echoes.
+    Flood,
+    /// 50 peers send and never read while a probe client measures its echoes.
+    Noread,
+    /// Many connections send a byte a second each while a probe client measures its echoes.
+    Slowloris,
+    /// The server under a low open-file limit while more clients connect than it can hold.
+    Fdlimit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -2,20 +2,25 @@
 //! servers it compares wasio's components with, and the markdown report.
 //!
 //! Modules, one concept each: [`cli`] (the command line), [`settings`] (durations and sizes),
-//! [`limits`] (open files, ephemeral ports), [`servers`] (which servers, starting and stopping
-//! them), [`tokio_echo`] (the tokio reference server), [`process_memory`] (a server's RSS),
+//! [`limits`] (open files, ephemeral ports), [`echo`] (the line and the chunk echo every server
+//! runs), [`servers`] (which servers, starting and stopping them), [`tokio_echo`] (the tokio
+//! reference server), [`process_memory`] (a server's RSS),
 //! [`process_cpu`] (its CPU use), [`line_payload`] / [`bulk_payload`] (what is sent and how
 //! the echo is checked), [`deadline`] (a timeout on every await), [`scenario`] (the load
-//! patterns), [`metric`] (the table's columns), [`samples`] (measurements and their medians),
+//! patterns), [`metric`] (what is measured), [`column`] (a metric with an echo, and the
+//! tables), [`samples`] (measurements and their medians), [`targets`] (the goals, PASS/FAIL),
 //! [`plan`] (repetitions × scenarios × servers), [`report`] (the markdown).
 
 pub mod bulk_payload;
 pub mod cli;
+pub mod column;
 pub mod cpu_pinning;
 pub mod deadline;
+pub mod echo;
 pub mod limits;
 pub mod line_payload;
 pub mod metric;
+pub mod notes;
 pub mod plan;
 pub mod process_cpu;
 pub mod process_memory;
@@ -24,6 +29,7 @@ pub mod samples;
 pub mod scenario;
 pub mod servers;
 pub mod settings;
+pub mod targets;
 pub mod tokio_echo;
 
 use std::process::ExitCode;
@@ -37,7 +43,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => plan::run(args),
-        Command::ServeTokio { host, port } => tokio_echo::serve(&host, port),
+        Command::ServeTokio { host, port, echo } => tokio_echo::serve(&host, port, echo),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,33 +37,34 @@ pub enum Metric {
     EchoAfterVanishMillis,
     /// Then 100 new connections, 16 at a time, each echoing one line.
     FreshAfterVanishMillis,
+    /// `flood`: the probe's echo latency while one connection streams the bulk payload, and
+    /// that stream's rate.
+    FloodProbeP50Millis,
+    FloodProbeP99Millis,
+    FloodProbeMaxMillis,
+    FloodMibPerSec,
+    /// `noread`: the probe's echo latency while 50 peers send and never read.
+    NoReadProbeP50Millis,
+    NoReadProbeP99Millis,
+    NoReadProbeMaxMillis,
+    /// `slowloris`: the probe's echo latency while many connections send a byte a second,
+    /// and the server's CPU use (% of one core) meanwhile.
+    SlowlorisProbeP50Millis,
+    SlowlorisProbeP99Millis,
+    SlowlorisProbeMaxMillis,
+    SlowlorisCpuPercent,
+    /// `fdlimit` (server under a low RLIMIT_NOFILE, more clients than descriptors): its CPU use
+    /// and the lines it logs per second at the limit, an echo on a connection it had accepted,
+    /// and the time until a new connection echoes after the clients go.
+    FdLimitCpuPercent,
+    FdLimitLogLinesPerSec,
+    FdLimitEchoMillis,
+    FdLimitRecoveryMillis,
     FirstStartMillis,
     SecondStartMillis,
 }
 
 impl Metric {
-    /// The main table's columns, in order.
-    pub const THROUGHPUT_TABLE: [Metric; 16] = [
-        Metric::SingleRequestsPerSec,
-        Metric::SingleP99Micros,
-        Metric::PipelinedRequestsPerSec,
-        Metric::PipelinedFairness,
-        Metric::LargeLinesRequestsPerSec,
-        Metric::BulkMibPerSec,
-        Metric::ChurnConnectionsPerSec,
-        Metric::IdleKibPerConnectionSmall,
-        Metric::IdleKibPerConnectionLarge,
-        Metric::IdleGuestKibPerConnection,
-        Metric::SingleRequestsPerSecWithIdle,
-        Metric::IdleSlowdown,
-        Metric::CpuAfterVanish,
-        Metric::QuietAfterVanishSecs,
-        Metric::EchoAfterVanishMillis,
-        Metric::FreshAfterVanishMillis,
-    ];
-
-    pub const STARTUP_TABLE: [Metric; 2] = [Metric::FirstStartMillis, Metric::SecondStartMillis];
-
     /// The column header; `idle_counts` are the (smaller, larger) idle connection counts.
     pub fn header(self, idle_counts: (usize, usize)) -> String {
         match self {
@@ -91,6 +92,21 @@ impl Metric {
             Metric::QuietAfterVanishSecs => "quiet after vanish s".into(),
             Metric::EchoAfterVanishMillis => "echo after vanish ms".into(),
             Metric::FreshAfterVanishMillis => format!("{FRESH_CONNECTIONS} new conns after vanish ms"),
+            Metric::FloodProbeP50Millis => "flood: probe p50 ms".into(),
+            Metric::FloodProbeP99Millis => "flood: probe p99 ms".into(),
+            Metric::FloodProbeMaxMillis => "flood: probe max ms".into(),
+            Metric::FloodMibPerSec => "flood MiB/s".into(),
+            Metric::NoReadProbeP50Millis => "noread: probe p50 ms".into(),
+            Metric::NoReadProbeP99Millis => "noread: probe p99 ms".into(),
+            Metric::NoReadProbeMaxMillis => "noread: probe max ms".into(),
+            Metric::SlowlorisProbeP50Millis => "slowloris: probe p50 ms".into(),
+            Metric::SlowlorisProbeP99Millis => "slowloris: probe p99 ms".into(),
+            Metric::SlowlorisProbeMaxMillis => "slowloris: probe max ms".into(),
+            Metric::SlowlorisCpuPercent => "slowloris CPU %".into(),
+            Metric::FdLimitCpuPercent => "CPU % at fd limit".into(),
+            Metric::FdLimitLogLinesPerSec => "log lines/s at fd limit".into(),
+            Metric::FdLimitEchoMillis => "echo at fd limit ms".into(),
+            Metric::FdLimitRecoveryMillis => "recovery after fd limit ms".into(),
             Metric::FirstStartMillis => "first start ms (empty cache)".into(),
             Metric::SecondStartMillis => "second start ms (cached)".into(),
         }
@@ -105,6 +121,20 @@ impl Metric {
         !matches!(
             self,
             Metric::SingleP99Micros
+                | Metric::FloodProbeP50Millis
+                | Metric::FloodProbeP99Millis
+                | Metric::FloodProbeMaxMillis
+                | Metric::NoReadProbeP50Millis
+                | Metric::NoReadProbeP99Millis
+                | Metric::NoReadProbeMaxMillis
+                | Metric::SlowlorisProbeP50Millis
+                | Metric::SlowlorisProbeP99Millis
+                | Metric::SlowlorisProbeMaxMillis
+                | Metric::SlowlorisCpuPercent
+                | Metric::FdLimitCpuPercent
+                | Metric::FdLimitLogLinesPerSec
+                | Metric::FdLimitEchoMillis
+                | Metric::FdLimitRecoveryMillis
                 | Metric::IdleSlowdown
                 | Metric::IdleKibPerConnectionSmall
                 | Metric::IdleKibPerConnectionLarge
@@ -126,10 +156,40 @@ impl Metric {
             | Metric::IdleKibPerConnectionLarge
             | Metric::IdleGuestKibPerConnection => format!("{value:.1}"),
             Metric::CpuAfterVanish => format!("{value:.0}"),
+            // Near the 5% and 1-line targets a whole number would hide the answer.
+            Metric::SlowlorisCpuPercent | Metric::FdLimitCpuPercent | Metric::FdLimitLogLinesPerSec
+                if value < 100.0 =>
+            {
+                format!("{value:.1}")
+            }
             // A server still busy at the bound: it went quiet at some unknown time after it, if ever.
             Metric::QuietAfterVanishSecs if value >= QUIET_LIMIT.as_secs_f64() => format!("≥{value:.1}"),
             Metric::QuietAfterVanishSecs => format!("{value:.1}"),
+            Metric::FloodProbeP50Millis
+            | Metric::FloodProbeP99Millis
+            | Metric::FloodProbeMaxMillis
+            | Metric::NoReadProbeP50Millis
+            | Metric::NoReadProbeP99Millis
+            | Metric::NoReadProbeMaxMillis
+            | Metric::SlowlorisProbeP50Millis
+            | Metric::SlowlorisProbeP99Millis
+            | Metric::SlowlorisProbeMaxMillis
+                if value < 10.0 =>
+            {
+                format!("{value:.2}")
+            }
             Metric::SingleP99Micros
+            | Metric::FloodProbeP50Millis
+            | Metric::FloodProbeP99Millis
+            | Metric::FloodProbeMaxMillis
+            | Metric::NoReadProbeP50Millis
+            | Metric::NoReadProbeP99Millis
+            | Metric::NoReadProbeMaxMillis
+            | Metric::SlowlorisProbeP50Millis
+            | Metric::SlowlorisProbeP99Millis
+            | Metric::SlowlorisProbeMaxMillis
+            | Metric::FdLimitEchoMillis
+            | Metric::FdLimitRecoveryMillis
             | Metric::FirstStartMillis
             | Metric::SecondStartMillis
             | Metric::EchoAfterVanishMillis

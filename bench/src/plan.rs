@@ -2,20 +2,22 @@
 //! (servers interleaved, so drift over the run affects them alike), each against a freshly
 //! started server; then the report.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::bulk_payload::BulkPayload;
 use crate::cli::{RunArgs, ScenarioName};
+use crate::column::Column;
 use crate::cpu_pinning;
 use crate::limits::ConnectionLimits;
-use crate::metric::{with_separators, Metric};
+use crate::metric::Metric;
+use crate::notes::standing_notes;
 use crate::report::{self, ReportContext};
 use crate::samples::{Failure, Samples};
-use crate::scenario::idle::{FRESH_CONCURRENCY, FRESH_CONNECTIONS, QUIET_LIMIT};
 use crate::scenario::{startup, Measured, Run};
-use crate::servers::{Launcher, ServerKind};
+use crate::servers::{Launcher, ServerKind, StartOptions};
 use crate::settings::Settings;
 use crate::workspace_root;
 
@@ -52,7 +54,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let runs = Run::selected(&args.scenarios);
     let measure_startup = args.scenarios.contains(&ScenarioName::Startup);
-    let payload = BulkPayload::new(settings.bulk_bytes, settings.bulk_write_size);
+    let payload = Arc::new(BulkPayload::new(settings.bulk_bytes, settings.bulk_write_size));
 
     // One thread for the load generator: the servers get the other core (ours, with its
     // multi-threaded host, competes for both).
@@ -64,7 +66,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         runtime.block_on(measure_all(&launcher, &servers, &runs, measure_startup, &settings, &payload));
     drop(runtime);
 
-    notes.extend(standing_notes(&settings, &limits, &payload, &log_dir));
+    notes.extend(standing_notes(&args.scenarios, &settings, &limits, &payload, &log_dir));
     notes.push(format!(
         "The whole run took {:.0} s; load average (1 min) {} before, {} after — other work on the \
          machine shows up in these numbers.",
@@ -98,7 +100,7 @@ async fn measure_all(
     runs: &[Run],
     measure_startup: bool,
     settings: &Settings,
-    payload: &BulkPayload,
+    payload: &Arc<BulkPayload>,
 ) -> Samples {
     let mut samples = Samples::default();
     let repetitions = settings.repetitions;
@@ -108,17 +110,18 @@ async fn measure_all(
                 let label = run.label(settings);
                 eprint!("[{repetition}/{repetitions}] {label} · {}: ", server.name());
                 let log_name = format!("{repetition}-{}-{}", run.slug(), server.name());
+                let column = |metric| Column { metric, echo: Some(run.echo()) };
                 let measured = measure_one(launcher, server, run, settings, payload, &log_name).await;
                 let (values, summary, failure) = match measured {
                     Ok(Measured { values, summary, failure }) => (values, summary, failure),
                     Err(error) => (Vec::new(), String::new(), Some(error)),
                 };
                 for &(metric, value) in &values {
-                    samples.record(server, metric, value);
+                    samples.record(server, column(metric), value);
                 }
                 for &metric in run.metrics() {
                     if !values.iter().any(|&(m, _)| m == metric) {
-                        samples.record_miss(server, metric);
+                        samples.record_miss(server, column(metric));
                     }
                 }
                 match failure {
@@ -142,13 +145,15 @@ async fn measure_all(
                 match startup::run(launcher, server, &log_name).await {
                     Ok(outcome) => {
                         eprintln!("{}", outcome.summary());
-                        samples.record(server, Metric::FirstStartMillis, outcome.first.as_secs_f64() * 1e3);
-                        samples.record(server, Metric::SecondStartMillis, outcome.second.as_secs_f64() * 1e3);
+                        let (first, second) = startup_columns();
+                        samples.record(server, first, outcome.first.as_secs_f64() * 1e3);
+                        samples.record(server, second, outcome.second.as_secs_f64() * 1e3);
                     }
                     Err(error) => {
                         eprintln!("FAILED: {error:#}");
-                        samples.record_miss(server, Metric::FirstStartMillis);
-                        samples.record_miss(server, Metric::SecondStartMillis);
+                        let (first, second) = startup_columns();
+                        samples.record_miss(server, first);
+                        samples.record_miss(server, second);
                         samples.record_failure(Failure {
                             server,
                             run: "startup".into(),
@@ -163,6 +168,14 @@ async fn measure_all(
     samples
 }
 
+/// The startup table's columns: no echo plays a part.
+fn startup_columns() -> (Column, Column) {
+    (
+        Column { metric: Metric::FirstStartMillis, echo: None },
+        Column { metric: Metric::SecondStartMillis, echo: None },
+    )
+}
+
 /// Starts `server`, measures `run` within its time limit, stops the server. A server that
 /// died during the run fails it (its stderr's end in the message), even if the numbers came in.
 async fn measure_one(
@@ -170,10 +183,12 @@ async fn measure_one(
     kind: ServerKind,
     run: Run,
     settings: &Settings,
-    payload: &BulkPayload,
+    payload: &Arc<BulkPayload>,
     log_name: &str,
 ) -> Result<Measured> {
-    let mut server = launcher.start(kind, log_name, &[]).await?;
+    let options =
+        StartOptions { echo: Some(run.echo()), env: &[], open_files: run.open_files_limit(settings) };
+    let mut server = launcher.start(kind, log_name, &options).await?;
     let limit = run.time_limit(settings);
     let measured = tokio::time::timeout(limit, run.measure(&server, settings, payload))
         .await
@@ -236,73 +251,4 @@ fn load_average() -> String {
         .ok()
         .and_then(|text| text.split_whitespace().next().map(str::to_string))
         .unwrap_or_else(|| "unknown".into())
-}
-
-/// How each scenario is made, the limits in force, and what is not measured.
-fn standing_notes(
-    settings: &Settings,
-    limits: &ConnectionLimits,
-    payload: &BulkPayload,
-    log_dir: &std::path::Path,
-) -> Vec<String> {
-    let seconds = |d: Duration| format!("{:.1} s", d.as_secs_f64());
-    let counts: Vec<String> = settings.idle_counts.iter().map(|&c| with_separators(c as i64)).collect();
-    vec![
-        format!(
-            "lines: newline-terminated lines, a new one sent for each echo received (so ×D stay in \
-             flight), {} warm-up then {} measured; every echoed byte is checked; latency from write to \
-             the read completing the echo; fairness = fewest / most lines echoed on one connection.",
-            seconds(settings.warmup),
-            seconds(settings.duration)
-        ),
-        format!(
-            "bulk: {:.1} MiB of 8–24 KiB lines (asyncio's readline takes at most 64 KiB) in {} KiB \
-             writes, read back concurrently and compared.",
-            payload.total() as f64 / (1 << 20) as f64,
-            settings.bulk_write_size >> 10
-        ),
-        format!(
-            "churn: {} connections, {} at a time: connect, one 64-byte line, read it back, close.",
-            with_separators(settings.churn_connections as i64),
-            settings.churn_concurrency
-        ),
-        format!(
-            "idle: {} connections opened {} at a time, each echoing one 64-byte line, then silent; \
-             KiB/idle conn = growth of the server's VmRSS (for ours, the host process) over a baseline \
-             taken after {} warm-up connections and a 1-connection lines run, per connection; then \
-             1-connection lines with them held. Slowdown = req/s of the run before ÷ with them held, \
-             on the same server (median of the per-repetition ratios).",
-            counts.join(" then "),
-            settings.idle_open_concurrency,
-            16
-        ),
-        format!(
-            "idle, after: then all {} vanish at once (closed in one go, every other one with SO_LINGER 0 \
-             so it resets). Quiet after = time until the server's CPU use (utime + stime from \
-             /proc/PID/stat, all threads, in 10 ms ticks) over 3 consecutive 100 ms samples is below 5% \
-             of a core (≥{:.1} = still busy at that bound); CPU % = its use over the following 1 s, in % \
-             of one core (about 100 = spinning; ratios to a reference at 0 show —). Then, as a stall \
-             check: echo after vanish = connect + one 64-byte line echoed on a new connection; {} new \
-             conns = {} fresh connections, {} at a time, each echoing one line, as in churn. Each must \
-             finish within the {} I/O timeout, or the run fails.",
-            counts.last().map_or("", String::as_str),
-            QUIET_LIMIT.as_secs_f64(),
-            FRESH_CONNECTIONS,
-            FRESH_CONNECTIONS,
-            FRESH_CONCURRENCY,
-            seconds(settings.io_timeout)
-        ),
-        "guest KiB/idle conn (ours only): growth of the guest's linear memory per idle connection, as \
-         the host reports it (WASIO_MEMORY_REPORT: the sum of the component's memories, which only \
-         grow); part of the host's RSS figure, the rest is the host's own per-connection state."
-            .into(),
-        format!(
-            "Limits: open files {} (raised to the hard limit; the servers inherit it), {} ephemeral ports, \
-             somaxconn {}.",
-            limits.open_files,
-            limits.ephemeral_ports.map_or("unknown".into(), |p| p.to_string()),
-            limits.somaxconn.map_or("unknown".into(), |n| n.to_string()),
-        ),
-        format!("Server logs (stderr): {}.", log_dir.display()),
-    ]
 }

@@ -1,11 +1,13 @@
-//! The markdown: a table of medians (rows = servers), ours as ratios to the references
-//! measured in the same run, the startup times, and notes.
+//! The markdown: tables of medians (rows = servers; a row says which echo each column ran),
+//! ours as ratios to the references measured in the same run, the targets with PASS/FAIL,
+//! and notes.
 
 use std::fmt::Write;
 
-use crate::metric::Metric;
+use crate::column::{Column, Table, TABLES};
 use crate::samples::{Cell, Samples};
 use crate::servers::ServerKind;
+use crate::targets::TARGETS;
 
 /// What the report says besides the numbers.
 pub struct ReportContext {
@@ -19,90 +21,112 @@ pub struct ReportContext {
 }
 
 /// A column's header, marked ↓ where lower is better.
-fn header(metric: Metric, context: &ReportContext) -> String {
-    let text = metric.header(context.idle_counts);
-    if metric.higher_is_better() {
+fn header(column: Column, context: &ReportContext) -> String {
+    let text = column.metric.header(context.idle_counts);
+    if column.metric.higher_is_better() {
         text
     } else {
         format!("{text} ↓")
     }
 }
 
-fn cell(samples: &Samples, server: ServerKind, metric: Metric) -> String {
-    if !metric.applies_to(server) {
+fn cell(samples: &Samples, server: ServerKind, column: Column) -> String {
+    if !column.metric.applies_to(server) {
         return "—".into();
     }
-    match samples.cell(server, metric) {
+    match samples.cell(server, column) {
         Cell::NotRun => "—".into(),
         Cell::Failed => "FAIL".into(),
         Cell::Median { value, incomplete } => {
-            format!("{}{}", metric.format(value), if incomplete { " †" } else { "" })
+            format!("{}{}", column.metric.format(value), if incomplete { " †" } else { "" })
         }
     }
 }
 
-fn has_data(samples: &Samples, servers: &[ServerKind], metric: Metric) -> bool {
-    servers.iter().any(|&server| !matches!(samples.cell(server, metric), Cell::NotRun))
+fn has_data(samples: &Samples, servers: &[ServerKind], column: Column) -> bool {
+    servers.iter().any(|&server| !matches!(samples.cell(server, column), Cell::NotRun))
 }
 
 pub fn render(samples: &Samples, context: &ReportContext) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## Echo servers over loopback\n\n{}\n", context.conditions);
-
-    let columns: Vec<Metric> = Metric::THROUGHPUT_TABLE
-        .into_iter()
-        .filter(|&metric| has_data(samples, &context.servers, metric))
-        .collect();
-    if !columns.is_empty() {
-        table_header(&mut out, "server", columns.iter().map(|&m| header(m, context)));
-        for &server in &context.servers {
-            let cells = columns.iter().map(|&m| cell(samples, server, m));
-            table_row(&mut out, &server_label(server, context), cells);
-        }
-        out.push('\n');
-        ratios(&mut out, samples, context, &columns);
+    for table in TABLES {
+        render_table(&mut out, samples, context, &table);
     }
-
-    let startup: Vec<Metric> = Metric::STARTUP_TABLE
-        .into_iter()
-        .filter(|&metric| has_data(samples, &context.servers, metric))
-        .collect();
-    if !startup.is_empty() {
-        let _ = writeln!(
-            out,
-            "Startup, spawn to `Serving on` (ms; for ours the first start has an empty wasmtime cache):\n"
-        );
-        table_header(&mut out, "server", startup.iter().map(|&m| header(m, context)));
-        for &server in &context.servers {
-            let cells = startup.iter().map(|&m| cell(samples, server, m));
-            table_row(&mut out, &server_label(server, context), cells);
-        }
-        out.push('\n');
-    }
-
+    targets(&mut out, samples, context);
     notes(&mut out, samples, context);
     out
 }
 
+/// The columns of `table` that have data, under its title, then ours as ratios.
+fn render_table(out: &mut String, samples: &Samples, context: &ReportContext, table: &Table) {
+    let columns: Vec<Column> =
+        table.columns.iter().copied().filter(|&column| has_data(samples, &context.servers, column)).collect();
+    if columns.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### {}\n", table.title);
+    table_header(out, "server", columns.iter().map(|&c| header(c, context)));
+    echo_row(out, &columns);
+    for &server in &context.servers {
+        let cells = columns.iter().map(|&c| cell(samples, server, c));
+        table_row(out, &server_label(server, context), cells);
+    }
+    out.push('\n');
+    ratios(out, samples, context, &columns);
+}
+
+/// The first row: which echo the servers ran for each column.
+fn echo_row(out: &mut String, columns: &[Column]) {
+    if columns.iter().all(|column| column.echo.is_none()) {
+        return;
+    }
+    let cells = columns.iter().map(|column| column.echo.map_or("—", |echo| echo.name()).to_string());
+    table_row(out, "*echo*", cells);
+}
+
 /// Each of ours ÷ each reference, per column: the ratio of the medians.
-fn ratios(out: &mut String, samples: &Samples, context: &ReportContext, columns: &[Metric]) {
+fn ratios(out: &mut String, samples: &Samples, context: &ReportContext, columns: &[Column]) {
     let (ours, references): (Vec<ServerKind>, Vec<ServerKind>) =
         context.servers.iter().partition(|server| server.is_ours());
     if references.is_empty() || ours.is_empty() {
         return;
     }
-    let _ = writeln!(out, "Ours ÷ each reference, same run (above 1× is better, except in ↓ columns):\n");
-    table_header(out, "ratio", columns.iter().map(|&m| header(m, context)));
+    let _ = writeln!(
+        out,
+        "Ours ÷ each reference, same run, same echo (above 1× is better, except in ↓ columns):\n"
+    );
+    table_header(out, "ratio", columns.iter().map(|&c| header(c, context)));
+    echo_row(out, columns);
     for &server in &ours {
         for &reference in &references {
-            let cells = columns.iter().map(|&metric| {
-                match (samples.median(server, metric), samples.median(reference, metric)) {
+            let cells = columns.iter().map(|&column| {
+                match (samples.median(server, column), samples.median(reference, column)) {
                     (Some(value), Some(base)) if base != 0.0 => format!("{:.2}×", value / base),
                     _ => "—".into(),
                 }
             });
             table_row(out, &format!("{} ÷ {}", server.name(), reference.name()), cells);
         }
+    }
+    out.push('\n');
+}
+
+/// The targets ours must meet, PASS or FAIL per server (only those measured in this run).
+fn targets(out: &mut String, samples: &Samples, context: &ReportContext) {
+    let ours: Vec<ServerKind> = context.servers.iter().copied().filter(|server| server.is_ours()).collect();
+    let measured: Vec<_> = TARGETS.iter().filter(|target| has_data(samples, &ours, target.column)).collect();
+    if ours.is_empty() || measured.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Targets (medians of this run)\n");
+    table_header(out, "target", ours.iter().map(|server| server.name().to_string()));
+    for target in measured {
+        let cells = ours.iter().map(|&server| match target.judge(samples, server) {
+            Some(verdict) => format!("{} {}", verdict.shown, if verdict.pass { "PASS" } else { "FAIL" }),
+            None => "— (not measured)".into(),
+        });
+        table_row(out, &target.describe(), cells);
     }
     out.push('\n');
 }

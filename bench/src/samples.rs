@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::metric::Metric;
+use crate::column::Column;
 use crate::servers::ServerKind;
 
 /// A run that failed, for the report's notes.
@@ -15,9 +15,9 @@ pub struct Failure {
 
 #[derive(Default)]
 pub struct Samples {
-    values: BTreeMap<(ServerKind, Metric), Vec<f64>>,
+    values: BTreeMap<(ServerKind, Column), Vec<f64>>,
     /// Runs that should have yielded the metric and did not.
-    misses: BTreeMap<(ServerKind, Metric), usize>,
+    misses: BTreeMap<(ServerKind, Column), usize>,
     pub failures: Vec<Failure>,
 }
 
@@ -33,25 +33,25 @@ pub enum Cell {
 }
 
 impl Samples {
-    pub fn record(&mut self, server: ServerKind, metric: Metric, value: f64) {
-        self.values.entry((server, metric)).or_default().push(value);
+    pub fn record(&mut self, server: ServerKind, column: Column, value: f64) {
+        self.values.entry((server, column)).or_default().push(value);
     }
 
-    pub fn record_miss(&mut self, server: ServerKind, metric: Metric) {
-        *self.misses.entry((server, metric)).or_default() += 1;
+    pub fn record_miss(&mut self, server: ServerKind, column: Column) {
+        *self.misses.entry((server, column)).or_default() += 1;
     }
 
     pub fn record_failure(&mut self, failure: Failure) {
         self.failures.push(failure);
     }
 
-    pub fn median(&self, server: ServerKind, metric: Metric) -> Option<f64> {
-        median(self.values.get(&(server, metric))?)
+    pub fn median(&self, server: ServerKind, column: Column) -> Option<f64> {
+        median(self.values.get(&(server, column))?)
     }
 
-    pub fn cell(&self, server: ServerKind, metric: Metric) -> Cell {
-        let missed = self.misses.get(&(server, metric)).copied().unwrap_or(0);
-        match self.median(server, metric) {
+    pub fn cell(&self, server: ServerKind, column: Column) -> Cell {
+        let missed = self.misses.get(&(server, column)).copied().unwrap_or(0);
+        match self.median(server, column) {
             Some(value) => Cell::Median { value, incomplete: missed > 0 },
             None if missed > 0 => Cell::Failed,
             None => Cell::NotRun,

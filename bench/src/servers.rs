@@ -5,6 +5,8 @@ use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -13,6 +15,7 @@ use tokio::process::{Child, Command};
 
 use crate::cli::{RunArgs, ServerChoice};
 use crate::cpu_pinning;
+use crate::echo::Echo;
 use crate::process_cpu::CpuMeter;
 use crate::process_memory;
 use crate::workspace_root;
@@ -58,6 +61,17 @@ impl ServerKind {
 pub struct Python {
     pub executable: PathBuf,
     pub version: String,
+}
+
+/// How to start a server besides which one.
+#[derive(Clone, Debug, Default)]
+pub struct StartOptions<'a> {
+    /// The echo it runs; None: its default (for a run where the echo plays no part).
+    pub echo: Option<Echo>,
+    pub env: &'a [(&'a str, &'a Path)],
+    /// RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them) for the server process;
+    /// None: it inherits the bench's.
+    pub open_files: Option<u64>,
 }
 
 /// Knows where every server's program is and how to start it.
@@ -146,31 +160,39 @@ impl Launcher {
         }
     }
 
-    /// Starts `kind` on 127.0.0.1, port 0, with `extra_env`, logging its stderr to
+    /// Starts `kind` on 127.0.0.1, port 0, as `options` say, logging its stderr to
     /// `<log dir>/<log_name>.log`, and waits for its `Serving on` line.
     pub async fn start(
         &self,
         kind: ServerKind,
         log_name: &str,
-        extra_env: &[(&str, &Path)],
+        options: &StartOptions<'_>,
     ) -> Result<RunningServer> {
         let log_path = self.log_dir.join(format!("{log_name}.log"));
         let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
-        let mut command = self.command(kind, &log_path)?;
+        let mut command = self.command(kind, &log_path, options.echo)?;
         command
-            .envs(extra_env.iter().map(|(key, value)| (key, value)))
+            .envs(options.env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
             .kill_on_drop(true);
         let server_cpus = self.server_cpus.clone();
-        // SAFETY: prctl and sched_setaffinity are async-signal-safe system calls on the child.
+        let open_files = options.open_files;
+        // SAFETY: prctl, sched_setaffinity and setrlimit are async-signal-safe system calls on
+        // the child.
         unsafe {
             command.pre_exec(move || {
                 // If the bench dies (Ctrl-C, a panic), its servers go with it.
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 if let Some(cpus) = &server_cpus {
                     cpu_pinning::pin_current_thread(cpus)?;
+                }
+                if let Some(limit) = open_files {
+                    let limit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });
@@ -203,28 +225,49 @@ impl Launcher {
             }
         };
         let startup = started.elapsed();
-        // Keep reading stdout so a server that prints more never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = stdout_lines.next_line().await {} });
+        // Keep reading stdout so a server that prints more never blocks on a full pipe, and
+        // count its lines (log lines, for `fdlimit`).
+        let stdout_count = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&stdout_count);
+        tokio::spawn(async move {
+            while let Ok(Some(_)) = stdout_lines.next_line().await {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         let memory_report = kind.is_ours().then(|| memory_report_path(&log_path));
-        Ok(RunningServer { kind, child, pid, address, startup, log_path, memory_report })
+        Ok(RunningServer {
+            kind,
+            child,
+            pid,
+            address,
+            startup,
+            log_path,
+            memory_report,
+            stdout_lines: stdout_count,
+        })
     }
 
-    fn command(&self, kind: ServerKind, log_path: &Path) -> Result<Command> {
+    fn command(&self, kind: ServerKind, log_path: &Path, echo: Option<Echo>) -> Result<Command> {
         let mut command;
         match kind {
             ServerKind::Tokio => {
                 command = Command::new(&self.bench_executable);
                 command.args(["serve-tokio", "--host", "127.0.0.1", "--port", "0"]);
+                if let Some(echo) = echo {
+                    command.args(["--echo", echo.value()]);
+                }
             }
             ServerKind::Asyncio => {
                 let python = self.python.as_ref().ok_or_else(|| anyhow!("no Python found"))?;
                 command = Command::new(&python.executable);
                 command.arg(&self.asyncio_script).args(["127.0.0.1", "0"]);
+                command.args(echo.map(Echo::flag));
             }
             ServerKind::EchoServer | ServerKind::ComposeEcho => {
                 let component = self.component_dir.join(kind.component_file().expect("a component"));
                 command = Command::new(&self.host_binary);
                 command.arg(component).args(["--", "127.0.0.1", "0"]);
+                command.args(echo.map(Echo::flag));
                 command.env("WASIO_MEMORY_REPORT", memory_report_path(log_path));
             }
         }
@@ -243,6 +286,8 @@ pub struct RunningServer {
     log_path: PathBuf,
     /// For ours: the file the host keeps the guest's linear memory size in.
     memory_report: Option<PathBuf>,
+    /// Lines it has printed on stdout so far.
+    stdout_lines: Arc<AtomicU64>,
 }
 
 /// Where the host writes a server's guest memory size (next to its log).
@@ -269,6 +314,20 @@ impl RunningServer {
     /// Starts reading the server process's CPU time (for ours: the host, all its threads).
     pub fn cpu_meter(&self) -> Result<CpuMeter> {
         CpuMeter::start(self.pid)
+    }
+
+    /// Lines it has printed so far, on stdout and stderr: what it logs.
+    pub fn output_lines(&self) -> Result<u64> {
+        let stderr =
+            std::fs::read(&self.log_path).with_context(|| format!("reading {}", self.log_path.display()))?;
+        let stderr_lines = stderr.iter().filter(|&&byte| byte == b'\n').count() as u64;
+        Ok(stderr_lines + self.stdout_lines.load(Ordering::Relaxed))
+    }
+
+    /// How many descriptors it has open (for ours: the host process).
+    pub fn open_descriptors(&self) -> Result<usize> {
+        let path = format!("/proc/{}/fd", self.pid);
+        Ok(std::fs::read_dir(&path).with_context(|| format!("listing {path}"))?.count())
     }
 
     /// An error, with the end of its log, if the server has exited.

@@ -21,6 +21,16 @@ pub struct Settings {
     pub idle_counts: Vec<usize>,
     /// Connections opened at once while building up the idle set.
     pub idle_open_concurrency: usize,
+    /// `noread`: how long the 50 peers send while the probe measures.
+    pub noread_duration: Duration,
+    /// `slowloris`: connections dripping a byte a second each, and for how long.
+    pub slowloris_connections: usize,
+    pub slowloris_duration: Duration,
+    /// `fdlimit`: the server's RLIMIT_NOFILE, the clients that connect (more than it can
+    /// hold), and how long they are held while its CPU and log are read.
+    pub fdlimit_open_files: u64,
+    pub fdlimit_clients: usize,
+    pub fdlimit_window: Duration,
     /// The longest any single read, write or connect may take before the server is declared stuck.
     pub io_timeout: Duration,
     /// The longest a server may take to print `Serving on` (a cold compile included).
@@ -45,6 +55,12 @@ impl Settings {
             // compose-echo takes about a minute to accept 10,000 connections: too long for a check.
             idle_counts: if quick { vec![1_000, 2_000] } else { vec![1_000, 10_000] },
             idle_open_concurrency: 64,
+            noread_duration: seconds(None, 5.0, 2.0),
+            slowloris_connections: if quick { 1_000 } else { 2_000 },
+            slowloris_duration: seconds(None, 10.0, 3.0),
+            fdlimit_open_files: 1_024,
+            fdlimit_clients: 2_000,
+            fdlimit_window: seconds(None, 5.0, 2.0),
             io_timeout: Duration::from_secs(10),
             startup_timeout: Duration::from_secs(60),
         }

@@ -12,20 +12,15 @@
 //! line and a short churn of new connections must go through.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use tokio::net::TcpStream;
-use tokio::task::JoinSet;
 
 use crate::deadline::within;
 use crate::process_cpu::{CpuMeter, CpuSample};
 use crate::scenario::churn;
-use crate::scenario::echo_once::connect_and_echo;
+use crate::scenario::echo_once::{connect_and_echo, open_many};
 use crate::scenario::lines::{self, LinesOutcome, LinesShape};
 use crate::servers::RunningServer;
 
@@ -166,7 +161,14 @@ pub async fn run(server: &RunningServer, setup: &IdleSetup) -> IdleOutcome {
 
 async fn measure(server: &RunningServer, setup: &IdleSetup, outcome: &mut IdleOutcome) -> Result<()> {
     let address = server.address;
-    let warmup = open(address, 0..WARMUP_CONNECTIONS, setup.open_concurrency, setup.io_timeout).await?;
+    let warmup = open_many(
+        address,
+        "warm-up connection",
+        0..WARMUP_CONNECTIONS,
+        setup.open_concurrency,
+        setup.io_timeout,
+    )
+    .await?;
     drop(warmup);
     let alone = lines::run(address, setup.busy_shape, setup.warmup, setup.duration, setup.io_timeout)
         .await
@@ -179,9 +181,15 @@ async fn measure(server: &RunningServer, setup: &IdleSetup, outcome: &mut IdleOu
     let mut held: Vec<TcpStream> = Vec::new();
     for &count in &setup.counts {
         let opening = Instant::now();
-        let more = open(address, held.len()..count, setup.open_concurrency, setup.io_timeout)
-            .await
-            .with_context(|| format!("opening idle connections {}..{count}", held.len()))?;
+        let more = open_many(
+            address,
+            "idle connection",
+            held.len()..count,
+            setup.open_concurrency,
+            setup.io_timeout,
+        )
+        .await
+        .with_context(|| format!("opening idle connections {}..{count}", held.len()))?;
         held.extend(more);
         outcome.opening_time += opening.elapsed();
         tokio::time::sleep(SETTLE).await;
@@ -281,34 +289,4 @@ async fn wait_until_quiet(meter: &mut CpuMeter, percents: &mut Vec<f64>) -> Resu
         }
     }
     Ok(Quiet::NotWithinLimit)
-}
-
-/// Opens connections `ids`, `concurrency` at a time, each echoing one line.
-async fn open(
-    address: SocketAddr,
-    ids: Range<usize>,
-    concurrency: usize,
-    io_timeout: Duration,
-) -> Result<Vec<TcpStream>> {
-    let next = Arc::new(AtomicUsize::new(ids.start));
-    let end = ids.end;
-    let mut workers = JoinSet::new();
-    for _ in 0..concurrency.min(ids.len()) {
-        let next = Arc::clone(&next);
-        workers.spawn(async move {
-            let mut opened = Vec::new();
-            loop {
-                let id = next.fetch_add(1, Ordering::Relaxed);
-                if id >= end {
-                    return anyhow::Ok(opened);
-                }
-                opened.push(connect_and_echo(address, "idle connection", id, io_timeout).await?);
-            }
-        });
-    }
-    let mut streams = Vec::with_capacity(ids.len());
-    while let Some(joined) = workers.join_next().await {
-        streams.extend(joined.context("an opening worker panicked")??);
-    }
-    Ok(streams)
 }

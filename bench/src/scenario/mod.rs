@@ -1,19 +1,30 @@
-//! The load patterns. Each [`Run`] is measured against a freshly started server and yields
-//! some of the report's [`Metric`]s; `startup` starts servers itself ([`startup::run`]).
+//! The load patterns. Each [`Run`] is measured against a freshly started server running the
+//! run's [`Echo`] and yields some of the report's [`Metric`]s; `startup` starts servers itself
+//! ([`startup::run`]).
+//!
+//! Which echo each run uses: the line echo wherever clients send lines and wait for them
+//! (`lines`, `churn`, `idle`, `noread`, `slowloris`, `fdlimit`); both for the byte streams
+//! (`bulk`, `flood`) and for 64 pipelining connections, where a chunk echo answers many lines
+//! with one read and one write.
 
 pub mod bulk;
 pub mod churn;
 pub mod echo_once;
+pub mod fdlimit;
+pub mod flood;
 pub mod idle;
 pub mod lines;
+mod measure;
+pub mod noread;
+pub mod probe;
+pub mod slowloris;
 pub mod startup;
 
-use anyhow::Result;
+use std::time::Duration;
 
-use crate::bulk_payload::BulkPayload;
 use crate::cli::ScenarioName;
+use crate::echo::Echo;
 use crate::metric::Metric;
-use crate::servers::RunningServer;
 use crate::settings::Settings;
 use lines::LinesShape;
 
@@ -41,10 +52,14 @@ impl LinesCase {
 /// One measurement against one freshly started server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Run {
-    Lines(LinesCase),
-    Bulk,
+    Lines(LinesCase, Echo),
+    Bulk(Echo),
     Churn,
     Idle,
+    Flood(Echo),
+    NoRead,
+    Slowloris,
+    FdLimit,
 }
 
 /// What a run measured; `failure` is set if it stopped before measuring everything.
@@ -57,54 +72,100 @@ pub struct Measured {
 impl Run {
     /// The runs of the selected scenarios, in the order they are measured.
     pub fn selected(scenarios: &[ScenarioName]) -> Vec<Run> {
+        use ScenarioName as S;
         let mut runs = Vec::new();
-        for scenario in [ScenarioName::Lines, ScenarioName::Bulk, ScenarioName::Churn, ScenarioName::Idle] {
+        for scenario in [S::Lines, S::Bulk, S::Churn, S::Idle, S::Flood, S::Noread, S::Slowloris, S::Fdlimit]
+        {
             if !scenarios.contains(&scenario) {
                 continue;
             }
             match scenario {
-                ScenarioName::Lines => runs
-                    .extend([LinesCase::Single, LinesCase::Pipelined, LinesCase::LargeLines].map(Run::Lines)),
-                ScenarioName::Bulk => runs.push(Run::Bulk),
-                ScenarioName::Churn => runs.push(Run::Churn),
-                ScenarioName::Idle => runs.push(Run::Idle),
-                ScenarioName::Startup => {}
+                S::Lines => runs.extend([
+                    Run::Lines(LinesCase::Single, Echo::Lines),
+                    Run::Lines(LinesCase::Pipelined, Echo::Lines),
+                    Run::Lines(LinesCase::Pipelined, Echo::Chunks),
+                    Run::Lines(LinesCase::LargeLines, Echo::Lines),
+                ]),
+                S::Bulk => runs.extend([Run::Bulk(Echo::Chunks), Run::Bulk(Echo::Lines)]),
+                S::Churn => runs.push(Run::Churn),
+                S::Idle => runs.push(Run::Idle),
+                S::Flood => runs.extend([Run::Flood(Echo::Chunks), Run::Flood(Echo::Lines)]),
+                S::Noread => runs.push(Run::NoRead),
+                S::Slowloris => runs.push(Run::Slowloris),
+                S::Fdlimit => runs.push(Run::FdLimit),
+                S::Startup => {}
             }
         }
         runs
     }
 
-    pub fn label(self, settings: &Settings) -> String {
+    /// The echo the servers run for it.
+    pub fn echo(self) -> Echo {
         match self {
-            Run::Lines(case) => format!("lines {}", case.shape().label()),
-            Run::Bulk => format!("bulk {} MiB", settings.bulk_bytes >> 20),
+            Run::Lines(_, echo) | Run::Bulk(echo) | Run::Flood(echo) => echo,
+            Run::Churn | Run::Idle | Run::NoRead | Run::Slowloris | Run::FdLimit => Echo::Lines,
+        }
+    }
+
+    /// The server's RLIMIT_NOFILE for it, if not the bench's.
+    pub fn open_files_limit(self, settings: &Settings) -> Option<u64> {
+        (self == Run::FdLimit).then_some(settings.fdlimit_open_files)
+    }
+
+    pub fn label(self, settings: &Settings) -> String {
+        let echo = self.echo().name();
+        match self {
+            Run::Lines(case, _) => format!("lines {}, {echo} echo", case.shape().label()),
+            Run::Bulk(_) => format!("bulk {} MiB, {echo} echo", settings.bulk_bytes >> 20),
             Run::Churn => format!(
                 "churn {} conns, {} at a time",
                 settings.churn_connections, settings.churn_concurrency
             ),
             Run::Idle => format!("idle {:?} conns", settings.idle_counts),
+            Run::Flood(_) => format!("flood {} MiB + probe, {echo} echo", settings.bulk_bytes >> 20),
+            Run::NoRead => format!(
+                "noread {} peers for {:.0} s + probe",
+                noread::PEERS,
+                settings.noread_duration.as_secs_f64()
+            ),
+            Run::Slowloris => format!(
+                "slowloris {} conns × 1 B/s for {:.0} s + probe",
+                settings.slowloris_connections,
+                settings.slowloris_duration.as_secs_f64()
+            ),
+            Run::FdLimit => format!(
+                "fdlimit: ulimit -n {}, {} clients",
+                settings.fdlimit_open_files, settings.fdlimit_clients
+            ),
         }
     }
 
     /// A short name for log files.
-    pub fn slug(self) -> &'static str {
+    pub fn slug(self) -> String {
+        let echo = self.echo().name();
         match self {
-            Run::Lines(LinesCase::Single) => "lines-1",
-            Run::Lines(LinesCase::Pipelined) => "lines-64",
-            Run::Lines(LinesCase::LargeLines) => "lines-256",
-            Run::Bulk => "bulk",
-            Run::Churn => "churn",
-            Run::Idle => "idle",
+            Run::Lines(LinesCase::Single, _) => format!("lines-1-{echo}"),
+            Run::Lines(LinesCase::Pipelined, _) => format!("lines-64-{echo}"),
+            Run::Lines(LinesCase::LargeLines, _) => format!("lines-256-{echo}"),
+            Run::Bulk(_) => format!("bulk-{echo}"),
+            Run::Churn => "churn".into(),
+            Run::Idle => "idle".into(),
+            Run::Flood(_) => format!("flood-{echo}"),
+            Run::NoRead => "noread".into(),
+            Run::Slowloris => "slowloris".into(),
+            Run::FdLimit => "fdlimit".into(),
         }
     }
 
     /// The metrics this run yields when it succeeds.
     pub fn metrics(self) -> &'static [Metric] {
         match self {
-            Run::Lines(LinesCase::Single) => &[Metric::SingleRequestsPerSec, Metric::SingleP99Micros],
-            Run::Lines(LinesCase::Pipelined) => &[Metric::PipelinedRequestsPerSec, Metric::PipelinedFairness],
-            Run::Lines(LinesCase::LargeLines) => &[Metric::LargeLinesRequestsPerSec],
-            Run::Bulk => &[Metric::BulkMibPerSec],
+            Run::Lines(LinesCase::Single, _) => &[Metric::SingleRequestsPerSec, Metric::SingleP99Micros],
+            Run::Lines(LinesCase::Pipelined, _) => {
+                &[Metric::PipelinedRequestsPerSec, Metric::PipelinedFairness]
+            }
+            Run::Lines(LinesCase::LargeLines, _) => &[Metric::LargeLinesRequestsPerSec],
+            Run::Bulk(_) => &[Metric::BulkMibPerSec],
             Run::Churn => &[Metric::ChurnConnectionsPerSec],
             Run::Idle => &[
                 Metric::IdleKibPerConnectionSmall,
@@ -117,112 +178,43 @@ impl Run {
                 Metric::EchoAfterVanishMillis,
                 Metric::FreshAfterVanishMillis,
             ],
+            Run::Flood(_) => &[
+                Metric::FloodProbeP50Millis,
+                Metric::FloodProbeP99Millis,
+                Metric::FloodProbeMaxMillis,
+                Metric::FloodMibPerSec,
+            ],
+            Run::NoRead => {
+                &[Metric::NoReadProbeP50Millis, Metric::NoReadProbeP99Millis, Metric::NoReadProbeMaxMillis]
+            }
+            Run::Slowloris => &[
+                Metric::SlowlorisProbeP50Millis,
+                Metric::SlowlorisProbeP99Millis,
+                Metric::SlowlorisProbeMaxMillis,
+                Metric::SlowlorisCpuPercent,
+            ],
+            Run::FdLimit => &[
+                Metric::FdLimitCpuPercent,
+                Metric::FdLimitLogLinesPerSec,
+                Metric::FdLimitEchoMillis,
+                Metric::FdLimitRecoveryMillis,
+            ],
         }
     }
 
     /// The longest the whole run may take, on top of the per-operation timeouts.
-    pub fn time_limit(self, settings: &Settings) -> std::time::Duration {
+    pub fn time_limit(self, settings: &Settings) -> Duration {
         let lines = settings.warmup + settings.duration;
-        std::time::Duration::from_secs(120)
+        Duration::from_secs(120)
             + match self {
-                Run::Lines(_) => lines,
+                Run::Lines(..) => lines,
                 Run::Idle => {
-                    lines * 2
-                        + std::time::Duration::from_secs(240)
-                        + idle::vanish_time_limit(settings.io_timeout)
+                    lines * 2 + Duration::from_secs(240) + idle::vanish_time_limit(settings.io_timeout)
                 }
-                Run::Bulk | Run::Churn => std::time::Duration::ZERO,
+                Run::NoRead => settings.noread_duration,
+                Run::Slowloris => settings.slowloris_duration + Duration::from_secs(120),
+                Run::FdLimit => settings.fdlimit_window + fdlimit::RECOVERY_LIMIT,
+                Run::Bulk(_) | Run::Churn | Run::Flood(_) => Duration::ZERO,
             }
     }
-
-    pub async fn measure(
-        self,
-        server: &RunningServer,
-        settings: &Settings,
-        payload: &BulkPayload,
-    ) -> Result<Measured> {
-        let address = server.address;
-        let timeout = settings.io_timeout;
-        Ok(match self {
-            Run::Lines(case) => {
-                let outcome =
-                    lines::run(address, case.shape(), settings.warmup, settings.duration, timeout).await?;
-                let values = match case {
-                    LinesCase::Single => vec![
-                        (Metric::SingleRequestsPerSec, outcome.requests_per_sec),
-                        (Metric::SingleP99Micros, outcome.latency_micros(0.99)),
-                    ],
-                    LinesCase::Pipelined => vec![
-                        (Metric::PipelinedRequestsPerSec, outcome.requests_per_sec),
-                        (Metric::PipelinedFairness, outcome.fairness),
-                    ],
-                    LinesCase::LargeLines => {
-                        vec![(Metric::LargeLinesRequestsPerSec, outcome.requests_per_sec)]
-                    }
-                };
-                Measured { values, summary: outcome.summary(), failure: None }
-            }
-            Run::Bulk => {
-                let outcome = bulk::run(address, payload, settings.bulk_write_size, timeout).await?;
-                Measured {
-                    values: vec![(Metric::BulkMibPerSec, outcome.mib_per_sec)],
-                    summary: outcome.summary(),
-                    failure: None,
-                }
-            }
-            Run::Churn => {
-                let outcome =
-                    churn::run(address, settings.churn_connections, settings.churn_concurrency, timeout)
-                        .await?;
-                Measured {
-                    values: vec![(Metric::ChurnConnectionsPerSec, outcome.connections_per_sec)],
-                    summary: outcome.summary(),
-                    failure: None,
-                }
-            }
-            Run::Idle => {
-                let setup = idle::IdleSetup {
-                    counts: settings.idle_counts.clone(),
-                    open_concurrency: settings.idle_open_concurrency,
-                    busy_shape: LinesCase::Single.shape(),
-                    warmup: settings.warmup,
-                    duration: settings.duration,
-                    io_timeout: timeout,
-                };
-                let outcome = idle::run(server, &setup).await;
-                let size_metrics = [Metric::IdleKibPerConnectionSmall, Metric::IdleKibPerConnectionLarge];
-                let mut values: Vec<(Metric, f64)> = outcome
-                    .kib_per_connection
-                    .iter()
-                    .zip(size_metrics)
-                    .map(|(&(_, kib), metric)| (metric, kib))
-                    .collect();
-                if let Some(&(_, kib)) = outcome.guest_kib_per_connection.last() {
-                    values.push((Metric::IdleGuestKibPerConnection, kib));
-                }
-                if let Some(busy) = &outcome.busy_with_idle {
-                    values.push((Metric::SingleRequestsPerSecWithIdle, busy.requests_per_sec));
-                    if let Some(alone) = &outcome.busy_alone {
-                        values.push((Metric::IdleSlowdown, alone.requests_per_sec / busy.requests_per_sec));
-                    }
-                }
-                values.extend(after_vanish_values(&outcome.after_vanish));
-                Measured { values, summary: outcome.summary(), failure: outcome.failure }
-            }
-        })
-    }
-}
-
-/// The idle run's numbers from after its connections vanished, as far as it got.
-fn after_vanish_values(after: &idle::AfterVanish) -> Vec<(Metric, f64)> {
-    let millis = |duration: std::time::Duration| duration.as_secs_f64() * 1e3;
-    [
-        (Metric::CpuAfterVanish, after.cpu_percent),
-        (Metric::QuietAfterVanishSecs, after.quiet.map(idle::Quiet::secs)),
-        (Metric::EchoAfterVanishMillis, after.echo.map(millis)),
-        (Metric::FreshAfterVanishMillis, after.fresh.map(millis)),
-    ]
-    .into_iter()
-    .filter_map(|(metric, value)| Some((metric, value?)))
-    .collect()
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::servers::{Launcher, ServerKind};
+use crate::servers::{Launcher, ServerKind, StartOptions};
 
 pub struct StartupOutcome {
     pub first: Duration,
@@ -31,10 +31,12 @@ pub async fn run(launcher: &Launcher, kind: ServerKind, log_name: &str) -> Resul
         .context("creating an empty cache directory")?;
     let env: Vec<(&str, &Path)> =
         if kind.is_ours() { vec![("XDG_CACHE_HOME", cache_home.path())] } else { Vec::new() };
-    let first = launcher.start(kind, &format!("{log_name}-first"), &env).await?;
+    // The echo plays no part: each server's default.
+    let options = StartOptions { echo: None, env: &env, open_files: None };
+    let first = launcher.start(kind, &format!("{log_name}-first"), &options).await?;
     let first_startup = first.startup;
     first.stop().await;
-    let second = launcher.start(kind, &format!("{log_name}-second"), &env).await?;
+    let second = launcher.start(kind, &format!("{log_name}-second"), &options).await?;
     let second_startup = second.startup;
     second.stop().await;
     Ok(StartupOutcome { first: first_startup, second: second_startup })

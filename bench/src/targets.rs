@@ -1,0 +1,79 @@
+//! The goals ours must meet, judged on the medians of the same run: PASS or FAIL per server.
+
+use crate::column::Column;
+use crate::echo::Echo;
+use crate::metric::Metric;
+use crate::samples::Samples;
+use crate::servers::ServerKind;
+
+/// What a column's median must satisfy.
+#[derive(Clone, Copy, Debug)]
+pub enum Bound {
+    /// At most this many times asyncio's median in the same column (same run, same echo).
+    AtMostTimesAsyncio(f64),
+    /// Strictly below this value.
+    Below(f64),
+}
+
+pub struct Target {
+    pub column: Column,
+    pub bound: Bound,
+}
+
+const fn line(metric: Metric, bound: Bound) -> Target {
+    Target { column: Column { metric, echo: Some(Echo::Lines) }, bound }
+}
+
+const fn chunk(metric: Metric, bound: Bound) -> Target {
+    Target { column: Column { metric, echo: Some(Echo::Chunks) }, bound }
+}
+
+/// Fairness under hostile clients (issue 9): a probe's p99 at most 1.5× asyncio's; at the
+/// descriptor limit, under 5% of a core and under one log line a second.
+pub const TARGETS: [Target; 6] = [
+    chunk(Metric::FloodProbeP99Millis, Bound::AtMostTimesAsyncio(1.5)),
+    line(Metric::FloodProbeP99Millis, Bound::AtMostTimesAsyncio(1.5)),
+    line(Metric::NoReadProbeP99Millis, Bound::AtMostTimesAsyncio(1.5)),
+    line(Metric::SlowlorisProbeP99Millis, Bound::AtMostTimesAsyncio(1.5)),
+    line(Metric::FdLimitCpuPercent, Bound::Below(5.0)),
+    line(Metric::FdLimitLogLinesPerSec, Bound::Below(1.0)),
+];
+
+/// A target's outcome for one server.
+pub struct Verdict {
+    /// What was compared: `0.83× asyncio` or `2.1`.
+    pub shown: String,
+    pub pass: bool,
+}
+
+impl Target {
+    /// `p99 probe latency, flood (chunk echo) ≤ 1.5× asyncio`.
+    pub fn describe(&self) -> String {
+        let echo = self.column.echo.map_or(String::new(), |echo| format!(" ({} echo)", echo.name()));
+        let header = self.column.metric.header((0, 0));
+        match self.bound {
+            Bound::AtMostTimesAsyncio(times) => format!("{header}{echo} ≤ {times}× asyncio's"),
+            Bound::Below(limit) => format!("{header}{echo} < {limit}"),
+        }
+    }
+
+    /// None when a median it needs is missing.
+    pub fn judge(&self, samples: &Samples, server: ServerKind) -> Option<Verdict> {
+        let value = samples.median(server, self.column)?;
+        Some(match self.bound {
+            Bound::AtMostTimesAsyncio(times) => {
+                let base = samples.median(ServerKind::Asyncio, self.column)?;
+                // Both at zero is as good as asyncio.
+                let ratio = if base > 0.0 {
+                    value / base
+                } else if value > 0.0 {
+                    f64::INFINITY
+                } else {
+                    1.0
+                };
+                Verdict { shown: format!("{ratio:.2}×"), pass: ratio <= times }
+            }
+            Bound::Below(limit) => Verdict { shown: self.column.metric.format(value), pass: value < limit },
+        })
+    }
+}
