@@ -229,6 +229,7 @@ impl Server {
     /// The next connection, waiting for one ([`start_listening`] servers). Fails with
     /// [`Error::InvalidArgument`] when the server is not serving and nothing is queued.
     pub async fn accept(&self) -> Result<(StreamReader, StreamWriter)> {
+        runtime::consume_budget().await;
         loop {
             let changed = self.inner.changed.notified();
             if let Some(connection) = self.try_accept()? {
@@ -439,10 +440,13 @@ async fn accept_loop(server: Rc<ServerInner>, listener: Rc<Listener>) {
     }
 }
 
-/// Takes in every connection that is ready now; fails with the first error that is not
-/// about one connection alone (connections taken before it are started).
+/// Takes in the connections that are ready now, at most a backlog's worth (as asyncio
+/// does per readiness event: a storm of connections must not keep the others waiting;
+/// the listener stays ready and the rest are taken on its next turn). Fails with the
+/// first error that is not about one connection alone (connections taken before it are
+/// started).
 fn accept_ready(server: &Rc<ServerInner>, listener: &Listener) -> Result<()> {
-    loop {
+    for _ in 0..server.options.backlog.max(1) {
         match listener.socket.accept() {
             Ok((socket, input, output)) => start_client(server, socket, input, output),
             Err(ErrorCode::WouldBlock) => return Ok(()),
@@ -452,6 +456,7 @@ fn accept_ready(server: &Rc<ServerInner>, listener: &Listener) -> Result<()> {
             Err(code) => return Err(net::socket_error(code, &format!("accept on {}", listener.address))),
         }
     }
+    Ok(())
 }
 
 fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream, output: OutputStream) {
