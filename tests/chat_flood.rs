@@ -1,8 +1,9 @@
 //! The chat example's slow-member drop. Under a broadcast flood (one member sends lines
 //! as fast as it can, two never read, one reads) the non-readers are dropped at the
 //! per-member queue limit, their connections closed, within seconds; the reader keeps
-//! receiving; the host's memory stays within what the queue limits allow. A member
-//! that falls behind short of the limit is dropped by the 5 s slow-reader timeout.
+//! receiving, through a hiccup too; the host's memory stays within what the queue
+//! limits allow. A member that falls behind short of the limit is dropped by the 5 s
+//! slow-reader timeout.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,8 @@ const DROP_BOUND: Duration = Duration::from_secs(10);
 /// The flood stops at whichever comes first: this much sent, or this long.
 const FLOOD_BYTES: u64 = 256 * 1024 * 1024;
 const FLOOD_TIME: Duration = Duration::from_secs(10);
+/// After both drops the reader stops reading this long, once.
+const READER_HICCUP: Duration = Duration::from_millis(500);
 /// After both drops, the reader must still receive this many flood lines (16 MiB):
 /// the flood goes on, and memory must stay flat meanwhile.
 const LINES_AFTER_DROPS: u64 = 16 * 1024;
@@ -125,6 +128,9 @@ async fn members_that_never_read_are_dropped_under_a_flood() {
             left.push((name.to_string(), started.elapsed()));
             if left.len() == 2 {
                 lines_at_second_drop = Some(flood_lines);
+                // A hiccup shorter than the server's patience with a member that fell
+                // behind (1 s): the flood waits for the reader instead of dropping it.
+                tokio::time::sleep(READER_HICCUP).await;
             }
         } else if line == done {
             break;

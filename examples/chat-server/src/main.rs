@@ -1,10 +1,12 @@
 //! A line-based chat server: every line a client sends goes to every other client.
 //! Shows tasks (one handler per client), readline, and asyncio's flow-control tools
-//! used to keep one client from costing the others: a member's queue is capped
-//! (`get_write_buffer_size`: a member that leaves 1 MiB unread is dropped at once),
-//! and a member whose queue went over the high-water mark gets one task that drops it
-//! unless it catches up within 5 seconds (`drain` with a timeout). So a member that
-//! never reads, even under a flood, costs the server at most its cap.
+//! keeping one client from costing the others (see `room.rs`):
+//! - a member that leaves 1 MiB unread is dropped at once (`get_write_buffer_size`),
+//!   so a member that never reads costs the server at most that, even under a flood;
+//! - a member whose queue goes over the high-water mark has fallen behind: one task
+//!   drops it unless it catches up within 5 seconds (`drain` with a timeout);
+//! - meanwhile senders wait for it, up to 1 second each time it falls behind, so a
+//!   flood goes at the pace of the members that read instead of pushing them out.
 //!
 //! Usage: chat-server [HOST] [PORT]   (default 127.0.0.1 8889). Prints `Serving on ...`.
 
@@ -23,7 +25,7 @@ async fn handle_client(room: Rc<Room>, reader: StreamReader, writer: StreamWrite
     let member = room.join(writer);
     let name = &member.name;
     member.writer.write(format!("Welcome! You are {name}.\n").as_bytes())?;
-    room.broadcast(member.id, format!("{name} joined\n").as_bytes());
+    room.broadcast(member.id, format!("{name} joined\n").as_bytes()).await;
     let ended = loop {
         match reader.readline().await {
             Ok(line) if line.is_empty() => break Ok(()),
@@ -33,7 +35,7 @@ async fn handle_client(room: Rc<Room>, reader: StreamReader, writer: StreamWrite
                 if !message.ends_with(b"\n") {
                     message.push(b'\n');
                 }
-                room.broadcast(member.id, &message);
+                room.broadcast(member.id, &message).await;
             }
             // An overlong line is dropped; the client may go on.
             Err(wasio::Error::LimitOverrun { .. }) => {
@@ -43,7 +45,7 @@ async fn handle_client(room: Rc<Room>, reader: StreamReader, writer: StreamWrite
         }
     };
     room.leave(member.id);
-    room.broadcast(member.id, format!("{name} left\n").as_bytes());
+    room.broadcast(member.id, format!("{name} left\n").as_bytes()).await;
     member.writer.close();
     ended
 }

@@ -10,9 +10,14 @@ use wasio::StreamWriter;
 
 use crate::member::{Member, Sent, MAX_QUEUED};
 
-/// How long a member whose queue went over the high-water mark may take to bring it
-/// back to the low-water mark before it is dropped.
+/// How long a member that fell behind (its queue went over the high-water mark) may
+/// take to catch up (bring it back to the low-water mark) before it is dropped.
 pub const SLOW_READER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a sender waits, each time a member falls behind, for it to catch up: long
+/// enough for a member that reads, short enough that one that does not holds the
+/// senders back only briefly.
+pub const SENDER_PATIENCE: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 pub struct Room {
@@ -36,19 +41,22 @@ impl Room {
         members.len() < before
     }
 
-    /// Queues `line` for everyone but `from`. Never waits: a member over
-    /// [`MAX_QUEUED`] is dropped at once, and one that falls behind gets one task that
-    /// drops it if it has not caught up within [`SLOW_READER_TIMEOUT`].
-    pub fn broadcast(self: &Rc<Self>, from: u64, line: &[u8]) {
+    /// Queues `line` for everyone but `from`: a member over [`MAX_QUEUED`] is dropped
+    /// at once, and one that falls behind gets one task that drops it if it has not
+    /// caught up within [`SLOW_READER_TIMEOUT`]. Then waits while a member is catching
+    /// up ([`SENDER_PATIENCE`] at most), so a flood goes at the pace of the members
+    /// that read instead of pushing them out.
+    pub async fn broadcast(self: &Rc<Self>, from: u64, line: &[u8]) {
         let recipients: Vec<Rc<Member>> =
             self.members.borrow().iter().filter(|member| member.id != from).cloned().collect();
-        for member in recipients {
+        for member in &recipients {
+            let member = Rc::clone(member);
             match member.send(line) {
                 Sent::Queued => {}
-                Sent::Backlogged => {
+                Sent::FellBehind => {
                     let room = Rc::clone(self);
                     runtime::spawn(async move {
-                        if !member.drained_within(SLOW_READER_TIMEOUT).await {
+                        if !member.catch_up_within(SLOW_READER_TIMEOUT).await {
                             room.drop_member(&member, "fell behind for 5 s");
                         }
                     });
@@ -58,6 +66,9 @@ impl Room {
                     self.drop_member(&member, &why);
                 }
             }
+        }
+        for member in recipients {
+            member.keep_pace(SENDER_PATIENCE).await;
         }
     }
 
