@@ -142,6 +142,22 @@ async fn drain_waits_for_a_peer_that_never_reads() {
 }
 
 #[tokio::test]
+async fn abort_ends_a_waiting_drain_at_once() {
+    // asyncio's connection_lost fails every waiting drain; the host never reports the
+    // output ready again while its write is stuck behind a peer that does not read.
+    let (mut driver, _socket) = connected().await;
+    driver.ok(&format!("write_fill {FLOOD}")).await;
+    let drain = driver.bg("drain").await;
+    assert_eq!(driver.bg_finishes_within(drain, 300).await, None, "drain must wait, not fail");
+    driver.ok("abort").await;
+    assert_eq!(
+        driver.bg_finishes_within(drain, 2000).await.as_deref(),
+        Some("err ConnectionReset connection reset: Connection lost")
+    );
+    driver.finish().await;
+}
+
+#[tokio::test]
 async fn write_eof_half_closes() {
     let (mut driver, mut socket) = connected().await;
     assert_eq!(driver.ok("can_write_eof").await, "true");

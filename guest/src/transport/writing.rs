@@ -111,6 +111,9 @@ impl Transport {
         let deadline = runtime::sleep(ABANDONED_FLUSH_TIMEOUT);
         let mut deadline = std::pin::pin!(deadline);
         loop {
+            // A lost connection ends the wait below (see `drain`), so the task lets go of
+            // the socket at once.
+            let lost = self.closed.notified();
             {
                 let mut state = self.state.borrow_mut();
                 self.push_queued(&mut state);
@@ -121,11 +124,12 @@ impl Transport {
                 }
             }
             let Some(io) = self.io() else { continue };
+            let output_ready_or_lost = futures_lite::future::or(io.output_ready.wait(), lost);
             let abandoned = self.state.borrow().abandoned;
             if abandoned {
                 let gave_up = futures_lite::future::or(
                     async {
-                        io.output_ready.wait().await;
+                        output_ready_or_lost.await;
                         false
                     },
                     async {
@@ -140,7 +144,7 @@ impl Transport {
                     return;
                 }
             } else {
-                io.output_ready.wait().await;
+                output_ready_or_lost.await;
             }
         }
     }
@@ -164,6 +168,7 @@ impl Transport {
             runtime::yield_now().await;
         }
         loop {
+            let lost = self.closed.notified();
             {
                 let mut state = self.state.borrow_mut();
                 let state = &mut *state;
@@ -179,7 +184,10 @@ impl Transport {
                 }
             }
             let Some(io) = self.io() else { continue };
-            io.output_ready.wait().await;
+            // An abort (or a reset seen elsewhere) ends the wait at once, as asyncio's
+            // `connection_lost` does: the host may never report the output ready again
+            // while a write is stuck behind a peer that does not read.
+            futures_lite::future::or(io.output_ready.wait(), lost).await;
         }
     }
 
