@@ -66,6 +66,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
 
+    /// MiB the `flood` connection streams (default 256, or 64 with --quick); more gives the
+    /// probe more echoes to measure.
+    #[arg(long, value_name = "MIB")]
+    pub flood_mib: Option<u64>,
+
     /// Warm-up seconds before each `lines` measurement (default 0.5, or 0.2 with --quick).
     #[arg(long, value_name = "SECS")]
     pub warmup: Option<f64>,

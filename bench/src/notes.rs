@@ -105,9 +105,9 @@ pub fn standing_notes(
         (
             Some(&[S::Flood]),
             format!(
-                "flood: one connection streams the bulk payload ({:.1} MiB, as in bulk) and reads its echo \
+                "flood: one connection streams {} MiB of the bulk payload's lines (--flood-mib) and reads its echo \
                  back while the probe runs; flood MiB/s is that stream's rate.",
-                payload.total() as f64 / (1 << 20) as f64
+                settings.flood_bytes >> 20
             ),
         ),
         (

@@ -14,6 +14,8 @@ pub struct Settings {
     /// The `lines` measurement window.
     pub duration: Duration,
     pub bulk_bytes: u64,
+    /// What the `flood` connection streams (the bulk payload's lines, this long).
+    pub flood_bytes: u64,
     pub bulk_write_size: usize,
     pub churn_connections: usize,
     pub churn_concurrency: usize,
@@ -49,6 +51,7 @@ impl Settings {
             warmup: seconds(args.warmup, 0.5, 0.2),
             duration: seconds(args.duration, 3.0, 1.0),
             bulk_bytes: if quick { 64 << 20 } else { 256 << 20 },
+            flood_bytes: args.flood_mib.unwrap_or(if quick { 64 } else { 256 }).max(1) << 20,
             bulk_write_size: 64 << 10,
             churn_connections: if quick { 500 } else { 2_000 },
             churn_concurrency: 32,

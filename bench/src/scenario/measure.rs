@@ -61,7 +61,8 @@ impl Run {
             }
             Run::Idle => measure_idle(server, settings).await,
             Run::Flood(_) => {
-                let outcome = flood::run(address, payload, settings.bulk_write_size, timeout).await?;
+                let flood = BulkPayload::new(settings.flood_bytes, settings.bulk_write_size);
+                let outcome = flood::run(address, &flood, settings.bulk_write_size, timeout).await?;
                 let probe = &outcome.probe;
                 let values = vec![
                     (Metric::FloodProbeP50Millis, probe.millis(0.5)),

@@ -122,7 +122,7 @@ impl Run {
                 settings.churn_connections, settings.churn_concurrency
             ),
             Run::Idle => format!("idle {:?} conns", settings.idle_counts),
-            Run::Flood(_) => format!("flood {} MiB + probe, {echo} echo", settings.bulk_bytes >> 20),
+            Run::Flood(_) => format!("flood {} MiB + probe, {echo} echo", settings.flood_bytes >> 20),
             Run::NoRead => format!(
                 "noread {} peers for {:.0} s + probe",
                 noread::PEERS,
