@@ -84,6 +84,10 @@ pub enum Error {
     /// waiting for incoming data')`: a second read that would have to wait.
     #[error("{0}() called while another coroutine is already waiting for incoming data")]
     Busy(&'static str),
+    /// asyncio 3.8's `RuntimeError('The stream is read-only')` (writing to a stream of
+    /// mode `Read`) or `'The stream is write-only'` (reading from one of mode `Write`).
+    #[error("{0}")]
+    WrongMode(&'static str),
     /// `ValueError` for a bad argument (negative size, empty separator, bad limit).
     #[error("{0}")]
     InvalidArgument(String),

@@ -25,6 +25,7 @@
 pub mod connection;
 pub mod core;
 pub mod error;
+pub mod extra_info;
 mod net;
 #[cfg(feature = "provider")]
 pub mod provider;
@@ -33,6 +34,7 @@ pub mod resolve;
 pub mod runtime;
 pub mod server;
 pub mod stdio;
+pub mod stream;
 mod tcp;
 mod transport;
 pub mod writer;
@@ -40,11 +42,13 @@ pub mod writer;
 pub use connection::{open_connection, open_connection_with, ConnectOptions};
 pub use core::{Separators, DEFAULT_LIMIT};
 pub use error::{Error, Overrun, Result};
+pub use extra_info::ExtraInfo;
 pub use reader::StreamReader;
 pub use server::{
     start_listening, start_server, start_server_with, HandlerFailure, HandlerOutcome, Server, ServerOptions,
 };
 pub use stdio::{stdin_reader, stdout_writer};
+pub use stream::{connect, connect_read_pipe, connect_with, connect_write_pipe, Completion, Stream, StreamMode};
 pub use transport::ABANDONED_FLUSH_TIMEOUT;
 pub use writer::StreamWriter;
 

@@ -23,6 +23,10 @@ impl StreamReader {
         StreamReader { transport }
     }
 
+    pub(crate) fn transport_rc(&self) -> SharedTransport {
+        Rc::clone(&self.transport)
+    }
+
     /// Up to `n` bytes, as soon as at least one is available; `n < 0` reads to EOF,
     /// `n == 0` returns nothing at once. Empty at EOF.
     pub async fn read(&self, n: i64) -> Result<Vec<u8>> {

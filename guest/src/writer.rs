@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use crate::error::{Error, Result};
+use crate::extra_info::{self, ExtraInfo};
 use crate::transport::SharedTransport;
 
 /// Writes to a connection with asyncio's semantics: `write` never blocks, `drain`
@@ -119,6 +120,12 @@ impl StreamWriter {
     /// This end's address (known even after the connection closed).
     pub fn sockname(&self) -> Result<SocketAddr> {
         self.transport.sockname().ok_or_else(|| Error::invalid_argument("not a socket"))
+    }
+
+    /// asyncio's `get_extra_info(name)`: `'peername'`, `'sockname'`; `None` (asyncio's
+    /// `default`) for any other name or when the transport has no such detail.
+    pub fn get_extra_info(&self, name: &str) -> Option<ExtraInfo> {
+        extra_info::lookup(&self.transport, name)
     }
 }
 

@@ -30,7 +30,7 @@ impl From<Error> for wit::Error {
             Error::Busy(_) => wit::Error::Busy,
             Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
             // The WIT has no variant of their own for these: the message names the cause.
-            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_)) => {
+            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_) | Error::WrongMode(_)) => {
                 wit::Error::Other(error.to_string())
             }
             Error::Other(message) => wit::Error::Other(message),
