@@ -5,6 +5,8 @@
 # Order: an installed rustup target; else `rustup target add wasm32-wasip2`; else Debian's
 # Rust (rustc-web, 1.96) with its library source, building std for the target
 # (-Zbuild-std). WASIO_GUEST_TOOLCHAIN=rustup|debian forces one path (used to test both).
+# Either way it also makes sure of a C compiler for wasm32 (clang and llvm-ar, which ring,
+# rustls' crypto, compiles with) and exports it as CC_wasm32_wasip2 / AR_wasm32_wasip2.
 
 GUEST_TRIPLE=wasm32-wasip2
 
@@ -63,6 +65,53 @@ use_debian_toolchain() {
 }
 
 ensure_guest_toolchain() {
+  ensure_guest_rust && ensure_guest_c_compiler
+}
+
+# find_llvm_tool NAME: NAME on the PATH, else its newest versioned name (clang-19, ...).
+find_llvm_tool() {
+  local candidate version
+  command -v "$1" 2>/dev/null && return 0
+  for version in 22 21 20 19 18 17 16 15 14; do
+    candidate="$(command -v "$1-$version" 2>/dev/null)" && { echo "$candidate"; return 0; }
+  done
+  return 1
+}
+
+# ring compiles its C and assembly for wasm32 with clang (gcc has no wasm32 target) and
+# archives it with llvm-ar (wasm-ld needs an archive index that GNU ar cannot write).
+# Values already in the environment win.
+ensure_guest_c_compiler() {
+  local cc="${CC_wasm32_wasip2:-}" ar="${AR_wasm32_wasip2:-}"
+  [ -n "$cc" ] || cc="$(find_llvm_tool clang)" || cc=""
+  [ -n "$ar" ] || ar="$(find_llvm_tool llvm-ar)" || ar=""
+  if [ -z "$cc" ] || [ -z "$ar" ]; then
+    local sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    if command -v apt-get >/dev/null 2>&1; then
+      say "installing clang and llvm (ring, the TLS crypto, compiles C for $GUEST_TRIPLE with them)"
+      { "${sudo[@]}" apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+        "${sudo[@]}" apt-get install -y -q clang llvm; } >&2 || true
+      [ -n "$cc" ] || cc="$(find_llvm_tool clang)" || cc=""
+      [ -n "$ar" ] || ar="$(find_llvm_tool llvm-ar)" || ar=""
+    fi
+  fi
+  if [ -z "$cc" ] || [ -z "$ar" ]; then
+    local missing=()
+    [ -n "$cc" ] || missing+=(clang)
+    [ -n "$ar" ] || missing+=(llvm-ar)
+    cat >&2 <<MSG
+error: ${missing[*]} not found: ring (rustls' crypto, in every component) compiles C for
+  $GUEST_TRIPLE with clang and archives it with llvm-ar, and 'apt-get install clang llvm'
+  failed or is not available. Install them (or set CC_wasm32_wasip2 / AR_wasm32_wasip2)
+  and run this command again.
+MSG
+    return 1
+  fi
+  export CC_wasm32_wasip2="$cc" AR_wasm32_wasip2="$ar"
+}
+
+ensure_guest_rust() {
   local choice="${WASIO_GUEST_TOOLCHAIN:-auto}"
   case "$choice" in
     auto|rustup)
