@@ -86,12 +86,11 @@ pub fn standing_notes(
         ),
         (
             None,
-            format!(
-                "Echoes: every server runs the one each column's `echo` row names — line: asyncio \
-                 `readline` + `write` + `drain`, tokio `read_until(b'\\n')` + `write_all`, ours `readline` \
-                 (compose-echo: `try-readline`) + `write` + `drain`; chunk: asyncio `read(64 KiB)` + `write` + \
-                 `drain`, tokio `read` into 64 KiB + `write_all`, ours as asyncio. Ratios compare the same echo."
-            ),
+            "Echoes: every server runs the one each column's `echo` row names — line: asyncio \
+             `readline` + `write` + `drain`, tokio `read_until(b'\\n')` + `write_all`, ours `readline` \
+             (compose-echo: `try-readline`) + `write` + `drain`; chunk: asyncio `read(64 KiB)` + `write` + \
+             `drain`, tokio `read` into 64 KiB + `write_all`, ours as asyncio. Ratios compare the same echo."
+                .into(),
         ),
         (
             Some(&[S::Flood, S::Noread, S::Slowloris]),

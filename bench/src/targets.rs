@@ -77,3 +77,37 @@ impl Target {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples_with(column: Column, asyncio: f64, ours: f64) -> Samples {
+        let mut samples = Samples::default();
+        samples.record(ServerKind::Asyncio, column, asyncio);
+        samples.record(ServerKind::EchoServer, column, ours);
+        samples
+    }
+
+    #[test]
+    fn a_ratio_target_compares_with_asyncio_in_the_same_column() {
+        let target = &TARGETS[0];
+        let pass = target.judge(&samples_with(target.column, 10.0, 15.0), ServerKind::EchoServer).unwrap();
+        assert!(pass.pass, "1.5× is at the bound");
+        let fail = target.judge(&samples_with(target.column, 10.0, 15.1), ServerKind::EchoServer).unwrap();
+        assert!(!fail.pass);
+        assert_eq!(fail.shown, "1.51×");
+        let other_echo = Column { echo: Some(Echo::Lines), ..target.column };
+        let missing = target.judge(&samples_with(other_echo, 10.0, 1.0), ServerKind::EchoServer);
+        assert!(missing.is_none(), "another echo's medians do not count");
+    }
+
+    #[test]
+    fn an_absolute_target_is_strictly_below() {
+        let target = TARGETS.iter().find(|t| matches!(t.bound, Bound::Below(limit) if limit == 1.0)).unwrap();
+        let at = target.judge(&samples_with(target.column, 0.0, 1.0), ServerKind::EchoServer).unwrap();
+        assert!(!at.pass);
+        let under = target.judge(&samples_with(target.column, 5.0, 0.5), ServerKind::EchoServer).unwrap();
+        assert!(under.pass);
+    }
+}
