@@ -23,3 +23,4 @@ mod streams_server;
 mod streams_writer;
 mod tcp_nodelay;
 mod wit_provider;
+mod wit_reader_pollable;

@@ -15,6 +15,7 @@ impl Transport {
     pub(super) fn pull_available(&self, state: &mut State) {
         let Some(io) = self.io() else { return };
         state.pulled_in_turn = Some(reactor::current_turn());
+        let buffered = state.read.len();
         // After a short read the host had nothing more; a 1-byte read then checks, at
         // little cost, for an EOF or a reset queued behind the data, which must be seen
         // now, as asyncio's background reading would.
@@ -39,6 +40,11 @@ impl Transport {
                     self.lose(state, Some(net::stream_error(error)));
                 }
             }
+        }
+        if state.read.len() > buffered {
+            // New bytes may be what the last non-waiting read lacked: a reader pollable
+            // must not wait on the input stream for them.
+            state.try_wanted_data = false;
         }
     }
 
