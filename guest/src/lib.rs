@@ -33,8 +33,10 @@ pub mod reader;
 pub mod resolve;
 pub mod runtime;
 pub mod server;
+pub mod socket;
 pub mod stdio;
 pub mod stream;
+pub mod stream_server;
 mod tcp;
 mod transport;
 pub mod writer;
@@ -47,8 +49,10 @@ pub use reader::StreamReader;
 pub use server::{
     start_listening, start_server, start_server_with, HandlerFailure, HandlerOutcome, Server, ServerOptions,
 };
+pub use socket::{connect_socket, open_connection_socket, TcpConnection};
 pub use stdio::{stdin_reader, stdout_writer};
 pub use stream::{connect, connect_read_pipe, connect_with, connect_write_pipe, Completion, Stream, StreamMode};
+pub use stream_server::{StreamServer, StreamServerOptions};
 pub use transport::ABANDONED_FLUSH_TIMEOUT;
 pub use writer::StreamWriter;
 

@@ -27,9 +27,11 @@ use crate::{net, resolve, tcp};
 
 mod accept_pause;
 mod handler_failures;
+mod handler_tasks;
 
 use accept_pause::{AcceptFailures, ACCEPT_RETRY_DELAY};
 pub use handler_failures::HandlerFailure;
+use handler_tasks::HandlerTasks;
 
 /// asyncio's default listen backlog.
 pub const DEFAULT_BACKLOG: u32 = 100;
@@ -116,6 +118,7 @@ struct ServerInner {
     changed: Notify,
     on_accept: OnAccept,
     options: ServerOptions,
+    handlers: Rc<HandlerTasks>,
 }
 
 /// A listening server (asyncio's `Server`). Cloning gives another handle to the same
@@ -193,6 +196,7 @@ async fn bind_server(on_accept: OnAccept, host: &str, port: u16, options: Server
             changed: Notify::new(),
             on_accept,
             options,
+            handlers: Rc::default(),
         }),
     };
     if start {
@@ -410,6 +414,22 @@ impl Server {
         self.inner.state.borrow().clients.len()
     }
 
+    /// How many handler tasks are running.
+    pub fn handler_count(&self) -> usize {
+        self.inner.handlers.len()
+    }
+
+    /// Waits until no handler task is running.
+    pub async fn wait_handlers(&self) {
+        self.inner.handlers.wait_all().await
+    }
+
+    /// Cancels every running handler task: its future is dropped at its next suspension
+    /// point, and with it the handler's reader and writer.
+    pub fn cancel_handlers(&self) {
+        self.inner.handlers.cancel_all()
+    }
+
     fn live_clients(&self) -> Vec<Rc<Transport>> {
         self.inner.state.borrow().clients.iter().filter_map(|(_, weak)| weak.upgrade()).collect()
     }
@@ -483,7 +503,7 @@ fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream,
     };
     let client = Rc::downgrade(&writer.transport_rc());
     let handling = handler(reader, writer);
-    runtime::spawn(async move {
+    server.handlers.spawn(async move {
         if let Err(failure) = handling.await {
             handler_failures::report(failure);
             if let Some(transport) = client.upgrade() {

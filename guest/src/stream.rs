@@ -54,7 +54,8 @@ impl Stream {
     }
 
     /// The `(reader, writer)` pair of a `ReadWrite` stream (what `open_connection`
-    /// returns); a `Read` or `Write` stream fails with its mode error.
+    /// returns); a `Read` or `Write` stream fails with its mode error, and is closed as
+    /// any dropped stream is.
     pub fn split(self) -> Result<(StreamReader, StreamWriter)> {
         self.mode.check_read()?;
         self.mode.check_write()?;
@@ -152,6 +153,12 @@ impl Stream {
             Ok(writer) => Completion::pending(writer.drain()),
             Err(error) => Completion::failed(error),
         }
+    }
+
+    /// Queues `data` without waiting (`stream.write(data)` not awaited), failing at once
+    /// with the mode error or the writer's.
+    pub fn write_nowait(&self, data: &[u8]) -> Result<()> {
+        self.writer()?.write(data)
     }
 
     /// Queues every buffer at once; awaiting the result also drains.

@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 
 /// What is left of a `write`, `writelines`, `close` or `abort` that already took effect:
 /// await it to wait for the drain or the close and to learn of an error. Dropping it
-/// does not undo the operation, but loses its error.
+/// does not undo the operation, but loses its error (`Stream::write_nowait` queues and
+/// reports its error at once).
 #[must_use = "the operation already started; await it to wait for it and see its error"]
 pub struct Completion<'a> {
     state: State<'a>,

@@ -7,6 +7,8 @@
 //! for the command list as the tests use it.
 
 mod escape;
+mod socket_pair;
+mod streams;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -33,6 +35,7 @@ struct Driver {
     accepted: Rc<RefCell<VecDeque<(StreamReader, StreamWriter)>>>,
     accepted_signal: Rc<Notify>,
     background: RefCell<usize>,
+    streams: streams::Streams,
 }
 
 type Outcome = Result<String, Error>;
@@ -113,6 +116,7 @@ fn show_error(error: &Error) -> String {
                 Error::NameUnresolvable(_) => "NameUnresolvable",
                 Error::Closed(_) => "Closed",
                 Error::Busy(_) => "Busy",
+                Error::WrongMode(_) => "WrongMode",
                 Error::InvalidArgument(_) => "InvalidArgument",
                 _ => "Other",
             };
@@ -161,6 +165,17 @@ impl Driver {
         format!("conn={}", connections.len() - 1)
     }
 
+    /// Takes the current connection out, as the pair it was made of.
+    fn take_connection(&self) -> Result<(StreamReader, StreamWriter), Error> {
+        let index = *self.current.borrow();
+        let taken = self.connections.borrow_mut().get_mut(index).and_then(Option::take);
+        let connection = taken.ok_or_else(|| bad(format!("no connection {index}")))?;
+        let connection = Rc::try_unwrap(connection).map_err(|_| bad("the connection is in use"))?;
+        let writer = connection.writer.ok_or_else(|| bad("the writer was dropped"))?;
+        let writer = Rc::try_unwrap(writer).map_err(|_| bad("the writer is in use"))?;
+        Ok((connection.reader, writer))
+    }
+
     fn server(&self) -> Result<Server, Error> {
         self.server.borrow().clone().ok_or_else(|| bad("no server"))
     }
@@ -168,6 +183,9 @@ impl Driver {
     async fn run(&self, line: &str) -> Outcome {
         let words: Vec<&str> = line.split_whitespace().collect();
         let (&name, args) = words.split_first().ok_or_else(|| bad("empty command"))?;
+        if name.starts_with("s.") || name.starts_with("ss.") {
+            return self.streams.run(self, name, args).await;
+        }
         let arg = |i: usize| args.get(i).copied();
         match name {
             "connect" => {
