@@ -24,5 +24,6 @@ mod streams_server;
 mod streams_stream;
 mod streams_writer;
 mod tcp_nodelay;
+mod tls;
 mod wit_provider;
 mod wit_reader_pollable;

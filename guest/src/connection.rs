@@ -14,6 +14,7 @@ use crate::core::DEFAULT_LIMIT;
 use crate::error::{Error, Result};
 use crate::reader::StreamReader;
 use crate::runtime;
+use crate::tls::{arguments, TlsClientConfig};
 use crate::transport::{Io, Transport};
 use crate::writer::StreamWriter;
 use crate::{resolve, tcp};
@@ -30,11 +31,32 @@ pub struct ConnectOptions {
     pub happy_eyeballs_delay: Option<Duration>,
     /// Give up on the whole connect after this long ([`Error::TimedOut`]).
     pub timeout: Option<Duration>,
+    /// asyncio's `ssl=`: connect with TLS, configured so. `None`: plain TCP.
+    pub ssl: Option<TlsClientConfig>,
+    /// The name the server's certificate must carry (and the SNI sent); default `host`.
+    /// Only with `ssl`.
+    pub server_hostname: Option<String>,
+    /// How long the TLS handshake may take (default 60 s); then [`Error::Ssl`] with
+    /// [`SslErrorKind::HandshakeTimeout`](crate::SslErrorKind::HandshakeTimeout). Only with `ssl`.
+    pub ssl_handshake_timeout: Option<Duration>,
+    /// asyncio's bound on the TLS shutdown (default 30 s). wasio's `close` sends
+    /// close_notify and closes without waiting for the peer's; only checked here. Only
+    /// with `ssl`.
+    pub ssl_shutdown_timeout: Option<Duration>,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        ConnectOptions { limit: DEFAULT_LIMIT, local_addr: None, happy_eyeballs_delay: None, timeout: None }
+        ConnectOptions {
+            limit: DEFAULT_LIMIT,
+            local_addr: None,
+            happy_eyeballs_delay: None,
+            timeout: None,
+            ssl: None,
+            server_hostname: None,
+            ssl_handshake_timeout: None,
+            ssl_shutdown_timeout: None,
+        }
     }
 }
 
@@ -45,7 +67,8 @@ pub async fn open_connection(host: &str, port: u16) -> Result<(StreamReader, Str
 }
 
 /// [`open_connection`] with options. Each resolved address is tried in turn; when all
-/// fail, the last error is returned.
+/// fail, the last error is returned. With `ssl`, the TLS handshake completes before it
+/// returns; a failed one is an [`Error::Ssl`] saying why (the connection is closed).
 pub async fn open_connection_with(
     host: &str,
     port: u16,
@@ -55,6 +78,14 @@ pub async fn open_connection_with(
         // asyncio checks the limit before connecting.
         return Err(Error::invalid_argument("Limit cannot be <= 0"));
     }
+    let has_ssl = options.ssl.is_some();
+    let server_hostname = arguments::server_hostname(has_ssl, options.server_hostname.as_deref(), host)?;
+    let (handshake_timeout, _shutdown_timeout) =
+        arguments::timeouts(has_ssl, options.ssl_handshake_timeout, options.ssl_shutdown_timeout)?;
+    let tls = match &options.ssl {
+        Some(config) => Some(config.session(server_hostname, handshake_timeout)?),
+        None => None,
+    };
     let connect = async {
         let addresses = resolve::resolve(host, port).await?;
         connect_first(&addresses, &options).await
@@ -63,7 +94,8 @@ pub async fn open_connection_with(
         Some(limit) => runtime::timeout(limit, connect).await??,
         None => connect.await?,
     };
-    let transport = Transport::new(Io::new(input, output, Some(socket)), options.limit)?;
+    let transport = Transport::with_tls(Io::new(input, output, Some(socket)), options.limit, tls)?;
+    transport.handshake().await?;
     Ok((StreamReader::new(transport.clone()), StreamWriter::new(transport)))
 }
 

@@ -91,6 +91,14 @@ pub enum Error {
     /// `ValueError` for a bad argument (negative size, empty separator, bad limit).
     #[error("{0}")]
     InvalidArgument(String),
+    /// `ssl.SSLError` and its kin: the TLS handshake or session failed; `kind` says why
+    /// (certificate verify failed, host name mismatch, handshake timeout, ...).
+    #[error("{message}")]
+    Ssl { kind: crate::tls::SslErrorKind, message: String },
+    /// `NotImplementedError`: the operation does not exist on this kind of connection
+    /// (`write_eof()` over TLS, which cannot half-close).
+    #[error("{0}")]
+    NotImplemented(&'static str),
     /// Any other failure, with the host's description.
     #[error("{0}")]
     Other(String),

@@ -21,7 +21,8 @@ use crate::core::DEFAULT_LIMIT;
 use crate::error::{Error, Result};
 use crate::reader::StreamReader;
 use crate::runtime::{self, Notify, Registration};
-use crate::transport::{Io, Transport, WeakTransport};
+use crate::tls::{arguments, TlsServerConfig};
+use crate::transport::{Io, TlsLayer, Transport, WeakTransport};
 use crate::writer::StreamWriter;
 use crate::{net, resolve, tcp};
 
@@ -51,11 +52,28 @@ pub struct ServerOptions {
     /// Listen at once (default). With `false`, sockets are bound but connections are
     /// refused until [`Server::start_serving`].
     pub start_serving: bool,
+    /// asyncio's `ssl=`: serve TLS with this certificate. Each client's handshake runs
+    /// before its handler is called (or it is queued for `accept`); a client whose
+    /// handshake fails is closed and never seen. `None`: plain TCP.
+    pub ssl: Option<TlsServerConfig>,
+    /// How long a client's TLS handshake may take (default 60 s). Only with `ssl`.
+    pub ssl_handshake_timeout: Option<Duration>,
+    /// asyncio's bound on the TLS shutdown (default 30 s); see
+    /// [`ConnectOptions::ssl_shutdown_timeout`](crate::ConnectOptions::ssl_shutdown_timeout).
+    /// Only with `ssl`.
+    pub ssl_shutdown_timeout: Option<Duration>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { limit: DEFAULT_LIMIT, backlog: DEFAULT_BACKLOG, start_serving: true }
+        ServerOptions {
+            limit: DEFAULT_LIMIT,
+            backlog: DEFAULT_BACKLOG,
+            start_serving: true,
+            ssl: None,
+            ssl_handshake_timeout: None,
+            ssl_shutdown_timeout: None,
+        }
     }
 }
 
@@ -168,6 +186,7 @@ pub async fn start_listening(host: &str, port: u16, options: ServerOptions) -> R
 }
 
 async fn bind_server(on_accept: OnAccept, host: &str, port: u16, options: ServerOptions) -> Result<Server> {
+    arguments::timeouts(options.ssl.is_some(), options.ssl_handshake_timeout, options.ssl_shutdown_timeout)?;
     let mut listeners = Vec::new();
     for address in resolve::resolve(host, port).await? {
         let socket = tcp::new_socket(&address)?;
@@ -480,7 +499,8 @@ fn accept_ready(server: &Rc<ServerInner>, listener: &Listener) -> Result<()> {
 }
 
 fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream, output: OutputStream) {
-    let Ok(transport) = Transport::new(Io::new(input, output, Some(socket)), server.options.limit) else {
+    let Ok(tls) = tls_session(&server.options) else { return };
+    let Ok(transport) = Transport::with_tls(Io::new(input, output, Some(socket)), server.options.limit, tls) else {
         // asyncio: a bad limit fails each connection, which is dropped.
         return;
     };
@@ -492,6 +512,32 @@ fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream,
             server.changed.notify_all();
         }
     }));
+    if transport.is_tls() {
+        // asyncio's SSL protocol completes the handshake before it hands the connection
+        // over; a failed one only closes the connection (asyncio logs it at debug level).
+        let server = Rc::downgrade(server);
+        runtime::spawn(async move {
+            if transport.handshake().await.is_ok() {
+                if let Some(server) = server.upgrade() {
+                    hand_over(&server, transport);
+                }
+            }
+        });
+        return;
+    }
+    hand_over(server, transport);
+}
+
+/// A server-side TLS session for a new client, when the server serves TLS.
+fn tls_session(options: &ServerOptions) -> Result<Option<Box<dyn TlsLayer>>> {
+    let Some(config) = &options.ssl else { return Ok(None) };
+    let (handshake, _shutdown) =
+        arguments::timeouts(true, options.ssl_handshake_timeout, options.ssl_shutdown_timeout)?;
+    config.session(handshake).map(Some)
+}
+
+/// Gives a connection to the handler, as its own task, or to the accept queue.
+fn hand_over(server: &Rc<ServerInner>, transport: Rc<Transport>) {
     let (reader, writer) = (StreamReader::new(transport.clone()), StreamWriter::new(transport));
     let handler = match &server.on_accept {
         OnAccept::Handler(handler) => handler,

@@ -61,12 +61,13 @@ impl StreamWriter {
         self.transport.writer_pollable()
     }
 
-    /// Half-closes: the peer sees EOF after the queued bytes, and can still send.
+    /// Half-closes: the peer sees EOF after the queued bytes, and can still send. Over
+    /// TLS it fails with [`Error::NotImplemented`], as asyncio's SSL transport does.
     pub fn write_eof(&self) -> Result<()> {
         self.transport.write_eof()
     }
 
-    /// True for TCP connections.
+    /// True for TCP connections; false over TLS, which cannot half-close.
     pub fn can_write_eof(&self) -> bool {
         self.transport.can_write_eof()
     }
@@ -110,6 +111,12 @@ impl StreamWriter {
     /// `low` → `high = 4 × low`; `high < low` is an [`Error::InvalidArgument`].
     pub fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> Result<()> {
         self.transport.set_write_buffer_limits(high, low)
+    }
+
+    /// The TLS session's details (`get_extra_info('peercert')`, `'cipher'`, the version
+    /// and ALPN); `None` for plain TCP.
+    pub fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        self.transport.tls_info()
     }
 
     /// The peer's address (known even after the connection closed).

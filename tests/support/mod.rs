@@ -2,6 +2,7 @@
 //! `host` binary, and talk to them over loopback with bounded waits.
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod certs;
 pub mod driver;
 pub mod peer;
 pub mod provider;

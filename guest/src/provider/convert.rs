@@ -30,7 +30,7 @@ impl From<Error> for wit::Error {
             Error::Busy(_) => wit::Error::Busy,
             Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
             // The WIT has no variant of their own for these: the message names the cause.
-            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_) | Error::WrongMode(_)) => {
+            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_) | Error::WrongMode(_) | Error::Ssl { .. } | Error::NotImplemented(_)) => {
                 wit::Error::Other(error.to_string())
             }
             Error::Other(message) => wit::Error::Other(message),
@@ -63,6 +63,7 @@ pub(super) fn connect_options(options: Option<wit::ConnectOptions>) -> Result<Co
         local_addr: options.local_address.map(net::from_wasi),
         happy_eyeballs_delay: options.happy_eyeballs_delay_ms.map(|ms| Duration::from_millis(ms.into())),
         timeout: options.timeout_ms.map(|ms| Duration::from_millis(ms.into())),
+        ..ConnectOptions::default()
     })
 }
 

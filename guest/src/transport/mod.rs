@@ -24,8 +24,12 @@ use crate::net;
 use crate::runtime::{Notify, Registration};
 
 mod closing;
+mod handshake;
 mod reading;
+mod tls;
 mod writing;
+
+pub(crate) use tls::{TlsLayer, TlsSession, DEFAULT_SSL_HANDSHAKE_TIMEOUT, DEFAULT_SSL_SHUTDOWN_TIMEOUT};
 
 /// How long a connection whose writer was dropped keeps trying to deliver its queued
 /// bytes before it is aborted.
@@ -83,6 +87,16 @@ struct State {
     pulled_in_turn: Option<u64>,
     /// Told when the connection is lost (server client tracking).
     on_lost: Option<Box<dyn FnOnce()>>,
+    /// The TLS layer between the streams and the buffers; `None` for plain TCP.
+    tls: Option<Box<dyn TlsLayer>>,
+}
+
+impl State {
+    /// Nothing is left to hand to the host: the queue is empty, and so is TLS's
+    /// ciphertext.
+    fn nothing_to_send(&self) -> bool {
+        self.write.is_empty() && self.tls.as_ref().is_none_or(|tls| !tls.wants_write())
+    }
 }
 
 /// A connection shared by its reader, its writer and (while bytes are queued) its flush
@@ -106,6 +120,12 @@ pub(crate) type SharedTransport = Rc<Transport>;
 
 impl Transport {
     pub(crate) fn new(io: Io, limit: usize) -> Result<SharedTransport> {
+        Self::with_tls(io, limit, None)
+    }
+
+    /// A connection whose bytes go through `tls` (its handshake still to be driven by
+    /// [`handshake`](Self::handshake)).
+    pub(crate) fn with_tls(io: Io, limit: usize, tls: Option<Box<dyn TlsLayer>>) -> Result<SharedTransport> {
         let address = |get: fn(&TcpSocket) -> std::result::Result<_, _>| {
             io.socket.as_ref().and_then(|socket| get(socket).ok()).map(net::from_wasi)
         };
@@ -128,6 +148,7 @@ impl Transport {
                 reader_subscribed: false,
                 pulled_in_turn: None,
                 on_lost: None,
+                tls,
             }),
             closed: Notify::new(),
             io: RefCell::new(Some(Rc::new(io))),
@@ -149,6 +170,15 @@ impl Transport {
 
     pub(crate) fn sockname(&self) -> Option<SocketAddr> {
         self.sockname
+    }
+
+    /// The TLS session's details; `None` for plain TCP or before the handshake.
+    pub(crate) fn tls_info(&self) -> Option<crate::tls::TlsInfo> {
+        self.state.borrow_mut().tls.as_mut().and_then(|tls| tls.info().cloned())
+    }
+
+    pub(crate) fn is_tls(&self) -> bool {
+        self.state.borrow().tls.is_some()
     }
 
     fn hand_out(&self, pollable: Pollable) -> Pollable {

@@ -4,7 +4,7 @@
 use wasip2::io::poll::Pollable;
 use wasip2::io::streams::StreamError;
 
-use super::{State, Transport};
+use super::{Io, Lifecycle, State, Transport};
 use crate::core::{ReadBuffer, Step};
 use crate::error::Result;
 use crate::runtime::{coop, reactor};
@@ -20,6 +20,11 @@ impl Transport {
         // little cost, for an EOF or a reset queued behind the data, which must be seen
         // now, as asyncio's background reading would.
         let mut probing = false;
+        if let Some(tls) = state.tls.as_mut().filter(|_| state.lifecycle == Lifecycle::Open) {
+            // Ciphertext left over while the reader was paused goes first.
+            let decrypted = tls.decrypt_into(&mut state.read);
+            self.after_decrypt(state, &io, decrypted);
+        }
         while state.input_open && !state.read.is_paused() {
             let size = if probing { 1 } else { state.read_size.next() };
             match io.input.read(size as u64) {
@@ -29,11 +34,23 @@ impl Transport {
                         state.read_size.record(bytes.len());
                     }
                     probing = bytes.len() < size;
-                    state.read.feed_vec(bytes);
+                    match state.tls.as_mut() {
+                        None => state.read.feed_vec(bytes),
+                        Some(tls) => {
+                            let decrypted = tls.receive(bytes, &mut state.read);
+                            self.after_decrypt(state, &io, decrypted);
+                        }
+                    }
                 }
                 Err(StreamError::Closed) => {
                     state.input_open = false;
-                    state.read.feed_eof();
+                    match state.tls.as_mut() {
+                        None => state.read.feed_eof(),
+                        Some(tls) => {
+                            let decrypted = tls.receive_eof(&mut state.read);
+                            self.after_decrypt(state, &io, decrypted);
+                        }
+                    }
                 }
                 Err(error) => {
                     state.input_open = false;
@@ -45,6 +62,17 @@ impl Transport {
             // New bytes may be what the last non-waiting read lacked: a reader pollable
             // must not wait on the input stream for them.
             state.try_wanted_data = false;
+        }
+    }
+
+    /// After TLS took in ciphertext: sends what rustls has to say (an alert, a key
+    /// update), and loses the connection if the ciphertext was bad.
+    fn after_decrypt(&self, state: &mut State, io: &Io, decrypted: Result<()>) {
+        let Some(tls) = state.tls.as_mut() else { return };
+        let flushed = tls.flush(&io.output);
+        if let Err(error) = decrypted.and(flushed) {
+            state.input_open = false;
+            self.lose(state, Some(error));
         }
     }
 

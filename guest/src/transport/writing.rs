@@ -6,7 +6,7 @@ use std::rc::Rc;
 use wasip2::io::poll::Pollable;
 use wasip2::sockets::tcp::ShutdownType;
 
-use super::{Io, Lifecycle, State, Transport, ABANDONED_FLUSH_TIMEOUT};
+use super::{Io, Lifecycle, State, TlsLayer, Transport, ABANDONED_FLUSH_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::runtime::coop;
 use crate::{net, runtime};
@@ -20,7 +20,7 @@ impl Transport {
         self.push_queued(state);
         self.finish_pending_shutdown(state);
         match self.io() {
-            Some(io) if !state.write.is_empty() && state.lifecycle == Lifecycle::Open => {
+            Some(io) if !state.nothing_to_send() && state.lifecycle == Lifecycle::Open => {
                 self.hand_out(io.output.subscribe())
             }
             _ => runtime::ready_pollable(),
@@ -31,8 +31,8 @@ impl Transport {
     pub(super) fn push_queued(&self, state: &mut State) {
         let Some(io) = self.io() else { return };
         while !state.write.is_empty() && state.lifecycle == Lifecycle::Open {
-            match send_now(&io, state.write.front(usize::MAX)) {
-                Ok(0) => return,
+            match send(&io, &mut state.tls, state.write.front(usize::MAX)) {
+                Ok(0) => break,
                 Ok(sent) => state.write.consume(sent),
                 Err(error) => {
                     self.lose(state, Some(error));
@@ -40,14 +40,30 @@ impl Transport {
                 }
             }
         }
+        // TLS: records, alerts or close_notify may be left with the queue empty.
+        if let Some(tls) = state.tls.as_mut().filter(|_| state.lifecycle == Lifecycle::Open) {
+            if let Err(error) = tls.flush(&io.output) {
+                self.lose(state, Some(error));
+            }
+        }
     }
 
     /// Sends the FIN, or closes, once the queue is empty and that was asked for.
     pub(super) fn finish_pending_shutdown(&self, state: &mut State) {
-        if !state.write.is_empty() || state.lifecycle != Lifecycle::Open {
+        if !state.nothing_to_send() || state.lifecycle != Lifecycle::Open {
             return;
         }
         if state.write.is_closing() {
+            // TLS ends with close_notify, sent before the socket closes (asyncio's SSL
+            // shutdown; the peer's own close_notify is not waited for).
+            if let Some(tls) = state.tls.as_mut() {
+                if tls.start_close() {
+                    self.push_queued(state);
+                    if !state.nothing_to_send() {
+                        return; // the flush task sends the rest
+                    }
+                }
+            }
             // `lose` releases the socket, which closes it.
             state.eof_sent = true;
             self.lose(state, None);
@@ -70,9 +86,10 @@ impl Transport {
         // transport does; only what it does not take now is copied into the queue.
         let io = self.io().filter(|_| state.lifecycle == Lifecycle::Open);
         let mut send_error = None;
+        let tls = &mut state.tls;
         state.write.write_through(data, |bytes| {
             let Some(io) = &io else { return 0 };
-            send_now(io, bytes).unwrap_or_else(|error| {
+            send(io, tls, bytes).unwrap_or_else(|error| {
                 send_error = Some(error);
                 0
             })
@@ -98,7 +115,7 @@ impl Transport {
     pub(super) fn after_write(self: &Rc<Self>, state: &mut State) {
         self.push_queued(state);
         self.finish_pending_shutdown(state);
-        if !state.write.is_empty() && !state.flusher_running && state.lifecycle == Lifecycle::Open {
+        if !state.nothing_to_send() && !state.flusher_running && state.lifecycle == Lifecycle::Open {
             state.flusher_running = true;
             let transport = Rc::clone(self);
             runtime::spawn(async move { transport.flush_in_background().await });
@@ -118,7 +135,7 @@ impl Transport {
                 let mut state = self.state.borrow_mut();
                 self.push_queued(&mut state);
                 self.finish_pending_shutdown(&mut state);
-                if state.write.is_empty() || state.lifecycle != Lifecycle::Open {
+                if state.nothing_to_send() || state.lifecycle != Lifecycle::Open {
                     state.flusher_running = false;
                     return;
                 }
@@ -210,6 +227,12 @@ impl Transport {
 
     pub(crate) fn write_eof(self: &Rc<Self>) -> Result<()> {
         let mut state = self.state.borrow_mut();
+        if state.tls.is_some() {
+            // asyncio's SSL transport raises NotImplementedError: TLS cannot half-close.
+            return Err(Error::NotImplemented(
+                "write_eof() is not supported over TLS (it cannot half-close)",
+            ));
+        }
         self.pull_unless_reader_waits(&mut state);
         if state.write.is_closing() || state.lifecycle != Lifecycle::Open {
             return Ok(());
@@ -220,7 +243,7 @@ impl Transport {
     }
 
     pub(crate) fn can_write_eof(&self) -> bool {
-        self.is_socket
+        self.is_socket && self.state.borrow().tls.is_none()
     }
 
     /// asyncio's `close()`: stop, deliver what is queued, then close (never waits).
@@ -268,6 +291,15 @@ impl Transport {
 
     pub(crate) fn set_write_buffer_limits(&self, high: Option<usize>, low: Option<usize>) -> Result<()> {
         self.state.borrow_mut().write.set_limits(high, low)
+    }
+}
+
+/// Offers `bytes` to the host, through TLS when the connection has it: how many it took
+/// now (0 while it is still busy with earlier bytes), or why the connection failed.
+fn send(io: &Io, tls: &mut Option<Box<dyn TlsLayer>>, bytes: &[u8]) -> Result<usize> {
+    match tls {
+        None => send_now(io, bytes),
+        Some(tls) => tls.send(&io.output, bytes),
     }
 }
 

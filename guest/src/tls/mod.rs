@@ -1,0 +1,59 @@
+//! TLS as asyncio's `ssl=` has it, done inside the component with rustls and ring, so it
+//! runs on any WASI 0.2 host with no new imports.
+//!
+//! [`TlsClientConfig`] is asyncio's client `SSLContext` (`ssl.create_default_context()`),
+//! [`TlsServerConfig`] its server one (`load_cert_chain`); pass them as
+//! [`ConnectOptions::ssl`](crate::ConnectOptions::ssl) and
+//! [`ServerOptions::ssl`](crate::ServerOptions::ssl). The reader and writer keep every
+//! asyncio semantic over TLS: only where the bytes come from and go to changes.
+//!
+//! Crypto inside wasm has no constant-time guarantee (the wasm engine decides what
+//! instructions run); weigh that before using it against a local attacker.
+
+pub(crate) mod arguments;
+mod client_config;
+mod failure;
+mod info;
+mod server_config;
+mod verifier;
+
+pub use client_config::{TlsClientConfig, TlsVersion};
+pub use failure::SslErrorKind;
+pub use info::TlsInfo;
+pub use server_config::TlsServerConfig;
+
+pub(crate) use failure::{from_rustls, handshake_timeout};
+
+use std::sync::Arc;
+
+use rustls::crypto::CryptoProvider;
+use rustls::SupportedProtocolVersion;
+
+/// ring's suites: the provider that builds for wasm32-wasip2.
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The protocol versions at or above `minimum`.
+fn versions(minimum: TlsVersion) -> &'static [&'static SupportedProtocolVersion] {
+    static TLS13_ONLY: [&SupportedProtocolVersion; 1] = [&rustls::version::TLS13];
+    match minimum {
+        TlsVersion::Tls12 => rustls::ALL_VERSIONS,
+        TlsVersion::Tls13 => &TLS13_ONLY,
+    }
+}
+
+/// Reads every certificate in a PEM text (`ssl`'s `cadata` / a certificate chain file).
+fn certificates_from_pem(
+    pem: &[u8],
+    what: &str,
+) -> crate::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    let certificates = rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| crate::Error::invalid_argument(format!("{what}: {error}")))?;
+    if certificates.is_empty() {
+        return Err(crate::Error::invalid_argument(format!("{what}: no PEM certificate found")));
+    }
+    Ok(certificates)
+}

@@ -1,0 +1,336 @@
+//! TLS (asyncio's `ssl=`) over real loopback: our client against a native tokio-rustls
+//! server, our server against a tokio-rustls client and CPython 3.13's
+//! `asyncio.open_connection(ssl=ctx)`, and the failures (unknown CA, wrong host name,
+//! expired certificate, a silent peer, plaintext), each a clear error, with the server
+//! serving others all along. Certificates are made at test time (`support::certs`).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::{rustls, TlsAcceptor, TlsConnector};
+
+use crate::support::certs::{localhost, TestPki};
+use crate::support::{component, run_host, within, Running, STEP};
+
+/// Compiles `name` once per test run before any test relies on its start-up time: with
+/// rustls and ring linked in, the debug host's first compile of echo-server or
+/// echo-client takes about 15 s, too close to [`STEP`] when tests start them at once.
+fn warm(name: &str) {
+    static WARMED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut warmed = WARMED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if warmed.iter().any(|done| done == name) {
+        return;
+    }
+    // An unknown flag: the component prints its usage and exits once compiled.
+    let mut child = std::process::Command::new(crate::support::host_binary())
+        .arg(component(name))
+        .args(["--", "--warm-up"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the host");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "compiling {name} took over 300 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    warmed.push(name.to_string());
+}
+
+/// A native TLS echo server presenting `cert_pem` on a free loopback port; runs until
+/// the test's runtime ends.
+async fn native_tls_echo_server(cert_pem: &str, key_pem: &str) -> SocketAddr {
+    let acceptor = TlsAcceptor::from(TestPki::server_config(cert_pem, key_pem));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else { return };
+                let mut buffer = vec![0; 64 * 1024];
+                while let Ok(n) = tls.read(&mut buffer).await {
+                    if n == 0 || tls.write_all(&buffer[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    address
+}
+
+/// Runs echo-client with `args` (flags first), letting it read `pki`'s directory:
+/// (exit code, stdout, stderr).
+async fn echo_client(pki: &TestPki, args: &[&str]) -> (i32, String, String) {
+    warm("echo-client");
+    let dir = pki.dir_path();
+    let component = component("echo-client");
+    let mut command: Vec<&std::ffi::OsStr> =
+        vec!["--dir".as_ref(), dir.as_ref(), component.as_os_str(), "--".as_ref()];
+    command.extend(args.iter().map(|arg| std::ffi::OsStr::new(*arg)));
+    run_host(&command).await
+}
+
+/// Starts echo-server serving TLS with `pki`'s certificate (line echo).
+async fn tls_echo_server(pki: &TestPki) -> (Running, SocketAddr) {
+    warm("echo-server");
+    let dir = pki.dir_path();
+    let (cert, key) = (pki.file("cert.pem", None), pki.file("key.pem", None));
+    let mut server = Running::start(
+        "echo-server",
+        &["--dir", &dir],
+        &["--lines", "--tls-cert", &cert, "--tls-key", &key, "127.0.0.1", "0"],
+    );
+    let address = server.serving_address().await;
+    (server, address)
+}
+
+/// A native TLS client connection to `address` trusting `pki`'s CA, as `localhost`.
+async fn native_tls_client(
+    pki: &TestPki,
+    address: SocketAddr,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let socket = TcpStream::connect(address).await?;
+    TlsConnector::from(pki.client_config()).connect(localhost(), socket).await
+}
+
+async fn echo_line_over_tls(pki: &TestPki, address: SocketAddr, line: &str) {
+    let tls = within("TLS handshake with echo-server", native_tls_client(pki, address)).await.unwrap();
+    let (_, connection) = tls.get_ref();
+    assert_eq!(connection.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+    let mut tls = BufReader::new(tls);
+    tls.write_all(line.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    let mut echoed = String::new();
+    within("the echoed line", tls.read_line(&mut echoed)).await.unwrap();
+    assert_eq!(echoed, line);
+}
+
+#[tokio::test]
+async fn our_client_talks_to_a_tokio_rustls_server() {
+    let pki = TestPki::new();
+    let address = native_tls_echo_server(&pki.cert_pem, &pki.key_pem).await;
+    let ca = pki.file("ca.pem", None);
+    let port = address.port().to_string();
+    let (code, stdout, stderr) =
+        echo_client(&pki, &["--cafile", &ca, "127.0.0.1", &port, "hello over tls"]).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("TLS: TLSv1.3 TLS13_"), "{stdout}");
+    assert!(stdout.contains(r#"Received: "hello over tls""#), "{stdout}");
+    // The host name, checked against the certificate's DNS name this time.
+    let (code, stdout, stderr) =
+        echo_client(&pki, &["--cafile", &ca, "--server-hostname", "localhost", "127.0.0.1", &port, "again"])
+            .await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains(r#"Received: "again""#), "{stdout}");
+}
+
+#[tokio::test]
+async fn our_server_talks_to_tokio_rustls_clients() {
+    let pki = TestPki::new();
+    let (_server, address) = tls_echo_server(&pki).await;
+    for round in 0..3 {
+        echo_line_over_tls(&pki, address, &format!("line {round}\n")).await;
+    }
+    // A megabyte each way through one connection: the writer's drain and the reader's
+    // pausing over TLS.
+    let tls = within("handshake", native_tls_client(&pki, address)).await.unwrap();
+    let (mut read_half, mut write_half) = tokio::io::split(tls);
+    let line: Vec<u8> = (0..1023).map(|i| b'a' + (i % 26) as u8).chain([b'\n']).collect();
+    let sender = tokio::spawn(async move {
+        for _ in 0..1024 {
+            write_half.write_all(&line).await.unwrap();
+        }
+        write_half.flush().await.unwrap();
+        write_half
+    });
+    let mut echoed = vec![0; 1024 * 1024];
+    within("a megabyte echoed over TLS", read_half.read_exact(&mut echoed)).await.unwrap();
+    assert!(echoed.chunks(1024).all(|chunk| chunk[1023] == b'\n' && chunk[0] == b'a'));
+    drop(sender.await.unwrap());
+}
+
+#[tokio::test]
+async fn our_server_talks_to_cpython_asyncio() {
+    let probe =
+        std::process::Command::new("python3.13").env("PYENV_VERSION", "3.13.0").arg("--version").output();
+    if !probe.is_ok_and(|output| output.status.success()) {
+        eprintln!("skipped: python3.13 (PYENV_VERSION=3.13.0) is not available");
+        return;
+    }
+    let pki = TestPki::new();
+    let (_server, address) = tls_echo_server(&pki).await;
+    let script = r#"
+import asyncio, ssl, sys
+async def main(port, cafile):
+    ctx = ssl.create_default_context(cafile=cafile)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="localhost")
+    writer.write(b"hello from asyncio\n")
+    await writer.drain()
+    line = await reader.readline()
+    print(writer.get_extra_info("ssl_object").version(), line.decode().strip())
+    writer.close()
+    await writer.wait_closed()
+asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+"#;
+    let output = within(
+        "CPython's asyncio client",
+        tokio::process::Command::new("python3.13")
+            .env("PYENV_VERSION", "3.13.0")
+            .args(["-c", script, &address.port().to_string(), &pki.file("ca.pem", None)])
+            .output(),
+    )
+    .await
+    .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout.trim(), "TLSv1.3 hello from asyncio");
+}
+
+/// echo-client against a native server presenting `cert_pem`: its stderr, which must
+/// hold `expected`, after a failing exit.
+async fn client_fails_against(pki: &TestPki, cert_pem: &str, key_pem: &str, extra: &[&str], expected: &str) {
+    let address = native_tls_echo_server(cert_pem, key_pem).await;
+    let (ca, port) = (pki.file("ca.pem", None), address.port().to_string());
+    let mut args = vec!["--cafile", ca.as_str()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["127.0.0.1", &port]);
+    let (code, stdout, stderr) = echo_client(pki, &args).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains(expected), "expected {expected:?} in stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("trap"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_unknown_ca_fails_certificate_verification() {
+    let (ours, theirs) = (TestPki::new(), TestPki::new());
+    let expected = "certificate verify failed: unable to get local issuer certificate";
+    client_fails_against(&ours, &theirs.cert_pem, &theirs.key_pem, &[], expected).await;
+}
+
+#[tokio::test]
+async fn a_wrong_host_name_is_a_hostname_mismatch() {
+    let pki = TestPki::new();
+    let (cert, key) = pki.leaf(&["other.example"], false);
+    client_fails_against(&pki, &cert, &key, &[], "certificate verify failed: Hostname mismatch").await;
+    let expected = "certificate verify failed: Hostname mismatch";
+    client_fails_against(
+        &pki,
+        &pki.cert_pem,
+        &pki.key_pem,
+        &["--server-hostname", "wrong.example"],
+        expected,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_certificate_fails_verification() {
+    let pki = TestPki::new();
+    let (cert, key) = pki.leaf(&["localhost", "127.0.0.1"], true);
+    client_fails_against(&pki, &cert, &key, &[], "certificate verify failed: certificate has expired").await;
+}
+
+#[tokio::test]
+async fn a_silent_peer_times_the_handshake_out() {
+    let pki = TestPki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    // Accepts and holds the connection, never answering the ClientHello.
+    let holder = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(STEP).await;
+        drop(socket);
+    });
+    let ca = pki.file("ca.pem", None);
+    warm("echo-client"); // before the clock starts: the first compile is slow
+    let started = Instant::now();
+    let (code, _, stderr) =
+        echo_client(&pki, &["--cafile", &ca, "--ssl-handshake-timeout", "0.5", "127.0.0.1", &port]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("SSL handshake is taking longer than 0.5 seconds: aborting the connection"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    holder.abort();
+}
+
+#[tokio::test]
+async fn a_plaintext_server_is_a_protocol_error() {
+    let pki = TestPki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let _ = socket.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nthis is not TLS\n").await;
+        let mut sink = Vec::new();
+        let _ = tokio::time::timeout(STEP, socket.read_to_end(&mut sink)).await;
+    });
+    let ca = pki.file("ca.pem", None);
+    let (code, _, stderr) = echo_client(&pki, &["--cafile", &ca, "127.0.0.1", &port]).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("TLS protocol error"), "{stderr}");
+    server.abort();
+}
+
+#[tokio::test]
+async fn the_server_keeps_serving_through_bad_clients() {
+    let pki = TestPki::new();
+    let (mut server, address) = tls_echo_server(&pki).await;
+
+    // Plaintext instead of a ClientHello: the server answers with an alert and closes.
+    let mut plaintext = TcpStream::connect(address).await.unwrap();
+    plaintext.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = within("the server closing a plaintext client", plaintext.read_to_end(&mut answer)).await;
+    assert!(answer.first().is_none_or(|&byte| byte == 0x15), "not an alert: {answer:?}");
+
+    // A client that does not trust the server's CA gives up mid-handshake.
+    let stranger = TestPki::new();
+    let refused = within("a client distrusting the CA", native_tls_client(&stranger, address)).await;
+    assert!(refused.is_err());
+
+    // Random bytes, then a reset in the middle of the handshake.
+    let mut random = TcpStream::connect(address).await.unwrap();
+    random.write_all(&[0x16, 0x03, 0x01, 0x00, 0x40, 1, 2, 3]).await.unwrap();
+    let socket = socket2::SockRef::from(&random);
+    socket.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(random);
+
+    // A client that connects and stays silent holds no one up.
+    let _silent = TcpStream::connect(address).await.unwrap();
+
+    echo_line_over_tls(&pki, address, "still serving\n").await;
+    assert!(server.child.try_wait().unwrap().is_none(), "the server exited");
+}
+
+#[tokio::test]
+async fn an_overlong_line_over_tls_ends_that_client_only() {
+    let pki = TestPki::new();
+    let (_server, address) = tls_echo_server(&pki).await;
+    // 16 MiB with no newline against the 64 KiB limit: readline overruns, the handler
+    // fails and the connection closes; the flood is not buffered whole.
+    let tls = within("handshake", native_tls_client(&pki, address)).await.unwrap();
+    let (mut read_half, mut write_half) = tokio::io::split(tls);
+    let flood = tokio::spawn(async move {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..256 {
+            if write_half.write_all(&chunk).await.is_err() {
+                return false;
+            }
+        }
+        true
+    });
+    let mut rest = Vec::new();
+    let ended = within("the server ending the flooding client", read_half.read_to_end(&mut rest)).await;
+    assert!(rest.is_empty(), "echoed {} bytes of an overlong line", rest.len());
+    drop(ended);
+    let _ = within("the flood stopping", flood).await;
+    echo_line_over_tls(&pki, address, "next client\n").await;
+}
