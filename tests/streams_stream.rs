@@ -301,3 +301,23 @@ async fn connect_socket_refuses_an_unconnected_or_closed_socket() {
     assert_eq!(line, "err Closed sock is closed: its output stream is closed");
     driver.finish().await;
 }
+
+#[tokio::test]
+async fn stream_server_serves_on_a_socket_the_component_bound_itself() {
+    let mut driver = Driver::start();
+    for how in ["bound", "listening"] {
+        driver.ok(&format!("ss.new_socket {how} handler=echo")).await;
+        let address: SocketAddr = driver.ok("ss.start_serving").await.parse().unwrap();
+        assert!(address.ip().is_loopback() && address.port() != 0, "{how}: {address}");
+        let mut client = within("connect", TcpStream::connect(address)).await.unwrap();
+        client.write_all(b"via sock=").await.unwrap();
+        assert_eq!(peer::read_to_end(&mut client).await, b"via sock=", "{how}");
+        driver.ok("ss.close").await;
+    }
+    driver.ok("ss.new_socket unbound").await;
+    assert_eq!(
+        driver.cmd("ss.bind").await,
+        "err InvalidArgument sock is not bound: bind it (or set it listening) first"
+    );
+    driver.finish().await;
+}

@@ -48,7 +48,8 @@ pub use error::{Error, Overrun, Result};
 pub use extra_info::ExtraInfo;
 pub use reader::StreamReader;
 pub use server::{
-    start_listening, start_server, start_server_with, HandlerFailure, HandlerOutcome, Server, ServerOptions,
+    start_listening, start_server, start_server_socket, start_server_with, HandlerFailure, HandlerOutcome,
+    Server, ServerOptions,
 };
 pub use socket::{connect_socket, open_connection_socket, TcpConnection};
 pub use stdio::{stdin_reader, stdout_writer};

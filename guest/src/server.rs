@@ -110,6 +110,18 @@ struct Listener {
     stop: Notify,
 }
 
+impl Listener {
+    fn new(socket: TcpSocket, address: SocketAddr) -> Rc<Listener> {
+        Rc::new(Listener {
+            ready: Registration::new(socket.subscribe()),
+            socket,
+            address,
+            stopped: Cell::new(false),
+            stop: Notify::new(),
+        })
+    }
+}
+
 struct ServerState {
     listeners: Vec<Rc<Listener>>,
     /// Closed listeners kept because a pollable of theirs was handed out (it is a
@@ -171,11 +183,40 @@ where
     F: Future + 'static,
     F::Output: HandlerOutcome,
 {
-    let handler: BoxedHandler = Box::new(move |reader, writer| {
+    bind_server(OnAccept::Handler(boxed(handler)), host, port, options).await
+}
+
+fn boxed<H, F>(handler: H) -> BoxedHandler
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerOutcome,
+{
+    Box::new(move |reader, writer| {
         let future = handler(reader, writer);
         Box::pin(async move { future.await.into_outcome() })
-    });
-    bind_server(OnAccept::Handler(handler), host, port, options).await
+    })
+}
+
+/// `start_server(sock=socket)`: serves on a socket the component bound itself (and
+/// possibly set listening), with [`start_server`]'s handler and `options`. A socket that
+/// is not bound fails with [`Error::InvalidArgument`].
+pub async fn start_server_socket<H, F>(
+    handler: H,
+    socket: TcpSocket,
+    options: ServerOptions,
+) -> Result<Server>
+where
+    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    F: Future + 'static,
+    F::Output: HandlerOutcome,
+{
+    arguments::timeouts(options.ssl.is_some(), options.ssl_handshake_timeout, options.ssl_shutdown_timeout)?;
+    let Ok(address) = socket.local_address() else {
+        return Err(Error::invalid_argument("sock is not bound: bind it (or set it listening) first"));
+    };
+    let listener = Listener::new(socket, net::from_wasi(address));
+    serve_on(OnAccept::Handler(boxed(handler)), vec![listener], options).await
 }
 
 /// Like [`start_server`] without a handler: connections wait for
@@ -192,14 +233,18 @@ async fn bind_server(on_accept: OnAccept, host: &str, port: u16, options: Server
         let socket = tcp::new_socket(&address)?;
         tcp::bind(&socket, address).await?;
         let address = socket.local_address().map(net::from_wasi).unwrap_or(address);
-        listeners.push(Rc::new(Listener {
-            ready: Registration::new(socket.subscribe()),
-            socket,
-            address,
-            stopped: Cell::new(false),
-            stop: Notify::new(),
-        }));
+        listeners.push(Listener::new(socket, address));
     }
+    serve_on(on_accept, listeners, options).await
+}
+
+/// A server over bound (or already listening) sockets; it listens at once if
+/// `options.start_serving`.
+async fn serve_on(
+    on_accept: OnAccept,
+    listeners: Vec<Rc<Listener>>,
+    options: ServerOptions,
+) -> Result<Server> {
     let start = options.start_serving;
     let server = Server {
         inner: Rc::new(ServerInner {
@@ -238,7 +283,10 @@ impl Server {
             state.listeners.clone()
         };
         for listener in &listeners {
-            tcp::listen(&listener.socket, Some(self.inner.options.backlog)).await?;
+            // A socket handed over with `sock=` may be listening already.
+            if !listener.socket.is_listening() {
+                tcp::listen(&listener.socket, Some(self.inner.options.backlog)).await?;
+            }
         }
         self.inner.state.borrow_mut().serving = true;
         if let OnAccept::Handler(_) = self.inner.on_accept {

@@ -10,10 +10,14 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
+use wasip2::sockets::tcp::TcpSocket;
+
 use crate::core::DEFAULT_LIMIT;
 use crate::error::{Error, Result};
 use crate::runtime;
-use crate::server::{start_server_with, HandlerOutcome, Server, ServerOptions, DEFAULT_BACKLOG};
+use crate::server::{
+    start_server_socket, start_server_with, HandlerOutcome, Server, ServerOptions, DEFAULT_BACKLOG,
+};
 use crate::stream::{Stream, StreamMode};
 
 /// asyncio 3.8's default `shutdown_timeout`.
@@ -81,8 +85,12 @@ impl StreamServer {
         F::Output: HandlerOutcome,
     {
         let host = host.to_string();
-        let server_options =
-            ServerOptions { limit: options.limit, backlog: options.backlog, start_serving: false, ..ServerOptions::default() };
+        let server_options = ServerOptions {
+            limit: options.limit,
+            backlog: options.backlog,
+            start_serving: false,
+            ..ServerOptions::default()
+        };
         let handler = Rc::new(handler);
         let binder: Binder = Box::new(move || {
             let (handler, host, server_options) = (Rc::clone(&handler), host.clone(), server_options.clone());
@@ -90,6 +98,37 @@ impl StreamServer {
                 let handler =
                     move |_reader, writer| handler(Stream::with_writer(writer, StreamMode::ReadWrite));
                 start_server_with(handler, &host, port, server_options).await
+            })
+        });
+        Self::from_binder(binder, options.shutdown_timeout)
+    }
+
+    /// `StreamServer(handler, sock=socket)`: serves on a socket the component bound (and
+    /// possibly set listening) itself; see [`start_server_socket`]. The socket is used by
+    /// the first `bind()`.
+    pub fn with_socket<H, F>(handler: H, socket: TcpSocket, options: StreamServerOptions) -> StreamServer
+    where
+        H: Fn(Stream) -> F + 'static,
+        F: Future + 'static,
+        F::Output: HandlerOutcome,
+    {
+        let server_options = ServerOptions {
+            limit: options.limit,
+            backlog: options.backlog,
+            start_serving: false,
+            ..ServerOptions::default()
+        };
+        let handler = Rc::new(handler);
+        let socket = RefCell::new(Some(socket));
+        let binder: Binder = Box::new(move || {
+            let (handler, server_options) = (Rc::clone(&handler), server_options.clone());
+            let socket = socket.borrow_mut().take();
+            Box::pin(async move {
+                let socket =
+                    socket.ok_or_else(|| Error::Closed("sock was used by an earlier bind()".into()))?;
+                let handler =
+                    move |_reader, writer| handler(Stream::with_writer(writer, StreamMode::ReadWrite));
+                start_server_socket(handler, socket, server_options).await
             })
         });
         Self::from_binder(binder, options.shutdown_timeout)

@@ -2,6 +2,7 @@
 //! made with plain `wasi:sockets` calls, one end wrapped with `connect_socket` (asyncio's
 //! `connect(sock=...)`), the other kept to send with `s.pair_send`. `unconnected` hands
 //! over a fresh socket with the accepted streams; `shutdown` shuts the socket down first.
+//! Also the sockets of `ss.new_socket`.
 
 use wasio::{Error, TcpConnection};
 use wasip2::sockets::instance_network::instance_network;
@@ -32,6 +33,25 @@ fn pair() -> Result<(TcpConnection, TcpConnection), ErrorCode> {
     let (input, output) = finish(&sender, TcpSocket::finish_connect)?;
     let accepted = finish(&listener, TcpSocket::accept)?;
     Ok((accepted.into(), TcpConnection { socket: sender, input, output }))
+}
+
+/// A socket for `StreamServer::with_socket`: bound to 127.0.0.1:0 and listening
+/// (`listening`), only bound (`bound`), or neither (`unbound`).
+pub fn server_socket(how: &str) -> Result<TcpSocket, Error> {
+    let failed = |code: ErrorCode| Error::Other(format!("driver: server socket: {}", code.name()));
+    let network = instance_network();
+    let loopback = IpSocketAddress::Ipv4(Ipv4SocketAddress { port: 0, address: (127, 0, 0, 1) });
+    let socket = create_tcp_socket(IpAddressFamily::Ipv4).map_err(failed)?;
+    if how == "unbound" {
+        return Ok(socket);
+    }
+    socket.start_bind(&network, loopback).map_err(failed)?;
+    finish(&socket, TcpSocket::finish_bind).map_err(failed)?;
+    if how == "listening" {
+        socket.start_listen().map_err(failed)?;
+        finish(&socket, TcpSocket::finish_listen).map_err(failed)?;
+    }
+    Ok(socket)
 }
 
 /// The connection to wrap, prepared as `how` says, and the sending end.

@@ -69,9 +69,8 @@ impl Streams {
         self.server.borrow().clone().ok_or_else(|| bad("no stream server"))
     }
 
-    fn new_server(&self, args: &[&str]) -> Outcome {
-        let host = args.first().copied().ok_or_else(|| bad("ss.new HOST PORT"))?;
-        let port = number(args.get(1).copied())?;
+    /// `ss.new HOST PORT ...`, or `ss.new_socket listening|bound|unbound ...` (`sock=`).
+    fn new_server(&self, args: &[&str], on_socket: bool) -> Outcome {
         let mut options = StreamServerOptions::default();
         if let Some(timeout) = millis(args, "shutdown_ms")? {
             options.shutdown_timeout = timeout;
@@ -89,7 +88,14 @@ impl Streams {
                 outcome
             }
         };
-        *self.server.borrow_mut() = Some(StreamServer::with_options(handler, host, port, options));
+        let server = if on_socket {
+            let socket = crate::socket_pair::server_socket(args.first().copied().unwrap_or("bound"))?;
+            StreamServer::with_socket(handler, socket, options)
+        } else {
+            let host = args.first().copied().ok_or_else(|| bad("ss.new HOST PORT"))?;
+            StreamServer::with_options(handler, host, number(args.get(1).copied())?, options)
+        };
+        *self.server.borrow_mut() = Some(server);
         Ok(String::new())
     }
 
@@ -208,7 +214,8 @@ impl Streams {
                 let (reader, writer) = driver.take_connection()?;
                 Ok(self.add(Stream::join(reader, writer)?))
             }
-            "ss.new" => self.new_server(args),
+            "ss.new" => self.new_server(args, false),
+            "ss.new_socket" => self.new_server(args, true),
             "ss.bind" => {
                 self.server()?.bind().await?;
                 Ok(self.sockets()?)
