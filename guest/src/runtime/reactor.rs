@@ -13,6 +13,15 @@
 //! idle ones, and an idle one that wakes up is noticed within a sweep interval even
 //! while others keep the reactor busy.
 //!
+//! Many connections that each send now and then (2,000 at a byte a second: slowloris)
+//! keep hundreds hot at a time, and every event would cost a poll of all of them. So
+//! when more than [`HOT_EVERY_TURN`] are hot, a turn hands the host only those active
+//! within [`BUSY_WINDOW`], and the rest of the hot ones (the *warm*) every
+//! [`WARM_POLL_INTERVAL`], or less often when polling them is costly, as for sweeps: at
+//! most 1/[`WARM_COST_SHARE`] of the time, reckoned from what the last sweep cost per
+//! pollable. A connection quiet for a while then waits a few milliseconds longer to be
+//! noticed, and an event costs a poll of the busy few.
+//!
 //! A host learns of new readiness only when it gets a turn of its own: wasmtime
 //! updates a socket's readiness from its event loop, which runs while the guest waits,
 //! or when a poll is handed a *fresh* zero-length timer (its first poll yields to the
@@ -37,10 +46,21 @@ pub const SWEEP_INTERVAL: u64 = 20_000_000;
 pub const SWEEP_COST_SHARE: u64 = 20;
 /// ...but never more than this apart.
 pub const MAX_SWEEP_INTERVAL: u64 = 500_000_000;
-/// A pollable ready (or registered) this recently is polled every turn (nanoseconds).
+/// A pollable ready (or registered) this recently is hot (nanoseconds): polled every turn
+/// while few are hot (see `HOT_EVERY_TURN`).
 pub const HOT_WINDOW: u64 = 200_000_000;
-/// A busy guest lets the host's event loop run at least this often (nanoseconds).
-pub const HOST_TURN_INTERVAL: u64 = 1_000_000;
+/// A busy guest lets the host's event loop run at least this often (nanoseconds): what a
+/// connection that becomes ready waits, at most, while another keeps the guest busy.
+pub const HOST_TURN_INTERVAL: u64 = 250_000;
+/// Up to this many hot pollables are all polled every turn...
+pub const HOT_EVERY_TURN: usize = 64;
+/// ...beyond it, only those active this recently (nanoseconds)...
+pub const BUSY_WINDOW: u64 = 10_000_000;
+/// ...and the other hot ones this often (nanoseconds)...
+pub const WARM_POLL_INTERVAL: u64 = 1_000_000;
+/// ...or, when polling them costs more than 1/20 of that, 20 × its cost apart (but at
+/// least every `SWEEP_INTERVAL`).
+pub const WARM_COST_SHARE: u64 = 20;
 
 struct Source {
     pollable: Pollable,
@@ -69,8 +89,13 @@ struct Reactor {
     next_sweep: u64,
     /// The time between sweeps, from the last one's cost.
     sweep_interval: u64,
-    /// A timer for `next_sweep`, kept while that instant stands.
-    sweep_timer: Option<(u64, Pollable)>,
+    /// A timer for the instant a waiting turn must end by (the next sweep, or the next
+    /// poll of the warm sources), kept while that instant stands.
+    timer: Option<(u64, Pollable)>,
+    /// When the hot sources that are not busy are next polled.
+    next_warm_poll: u64,
+    /// What the last sweep cost the host per pollable (ns).
+    cost_per_pollable: u64,
     /// The clock at the start of the last turn: new sources take it as their start
     /// (one host call fewer per registration, and a turn is short).
     turn_started: u64,
@@ -89,8 +114,8 @@ enum Also {
     /// A new zero-length timer: the poll does not wait, but the host's event loop runs
     /// once first, so it reports readiness it has not yet noticed.
     HostTurn,
-    /// The timer for the next sweep: the wait ends in time for it.
-    SweepTimer,
+    /// A timer: the wait ends by that instant.
+    Until(u64),
 }
 
 impl Reactor {
@@ -107,6 +132,29 @@ impl Reactor {
     /// Keys of the hot sources someone waits on.
     fn hot_waiting(&self) -> Vec<usize> {
         self.hot.iter().copied().filter(|&key| !self.sources[key].wakers.is_empty()).collect()
+    }
+
+    /// Of the hot sources someone waits on (`hot`), those to poll this turn: all of them
+    /// when they are few or the warm ones are due, else the busy ones.
+    fn this_turns(&mut self, hot: Vec<usize>, now: u64) -> Vec<usize> {
+        if hot.len() <= HOT_EVERY_TURN || now >= self.next_warm_poll {
+            let cost = self.cost_per_pollable.saturating_mul(hot.len() as u64);
+            let interval = cost.saturating_mul(WARM_COST_SHARE).clamp(WARM_POLL_INTERVAL, SWEEP_INTERVAL);
+            self.next_warm_poll = now.saturating_add(interval);
+            return hot;
+        }
+        let sources = &self.sources;
+        hot.into_iter().filter(|&key| now.saturating_sub(sources[key].last_active) <= BUSY_WINDOW).collect()
+    }
+
+    /// The instant a waiting turn must end by: the next sweep, or the next poll of the
+    /// warm sources if some are left out.
+    fn wait_until(&self, polled: usize, hot: usize) -> u64 {
+        if polled < hot {
+            self.next_sweep.min(self.next_warm_poll)
+        } else {
+            self.next_sweep
+        }
     }
 
     /// Keys of all the sources someone waits on.
@@ -129,12 +177,11 @@ impl Reactor {
                 fresh_timer = monotonic_clock::subscribe_duration(0);
                 Some(&fresh_timer)
             }
-            Also::SweepTimer => {
-                let at = self.next_sweep;
-                if self.sweep_timer.as_ref().is_none_or(|(instant, _)| *instant != at) {
-                    self.sweep_timer = Some((at, monotonic_clock::subscribe_instant(at)));
+            Also::Until(at) => {
+                if self.timer.as_ref().is_none_or(|(instant, _)| *instant != at) {
+                    self.timer = Some((at, monotonic_clock::subscribe_instant(at)));
                 }
-                self.sweep_timer.as_ref().map(|(_, timer)| timer)
+                self.timer.as_ref().map(|(_, timer)| timer)
             }
         };
         let mut list: Vec<&Pollable> = keys.iter().map(|&key| &self.sources[key].pollable).collect();
@@ -181,6 +228,7 @@ impl Reactor {
         let to_wake = self.poll(keys, self.ready_now(now), now);
         let after = monotonic_clock::now();
         let cost = after.saturating_sub(now);
+        self.cost_per_pollable = cost / keys.len().max(1) as u64;
         self.sweep_interval = cost.saturating_mul(SWEEP_COST_SHARE).clamp(SWEEP_INTERVAL, MAX_SWEEP_INTERVAL);
         self.next_sweep = after.saturating_add(self.sweep_interval);
         to_wake
@@ -370,19 +418,22 @@ fn poll_sources(without_waiting: bool) -> bool {
             // Not waiting, and only cold sources wait: they are swept in their time.
             return Some(Vec::new());
         }
+        let hot_count = hot.len();
+        let keys = reactor.this_turns(hot, now);
         if without_waiting {
             let also = reactor.ready_now(now);
-            return Some(reactor.poll(&hot, also, now));
+            return Some(reactor.poll(&keys, also, now));
         }
         if let Also::HostTurn = reactor.ready_now(now) {
             // A wait returns at once while a hot source stays ready, without the host's
             // loop running: give it its turn first.
-            let to_wake = reactor.poll(&hot, Also::HostTurn, now);
+            let to_wake = reactor.poll(&keys, Also::HostTurn, now);
             if !to_wake.is_empty() {
                 return Some(to_wake);
             }
         }
-        Some(reactor.poll(&hot, Also::SweepTimer, now))
+        let until = reactor.wait_until(keys.len(), hot_count);
+        Some(reactor.poll(&keys, Also::Until(until), now))
     });
     match to_wake {
         None => false,
