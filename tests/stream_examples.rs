@@ -125,3 +125,42 @@ async fn wait_for_data_receives_abc_over_its_own_socket_pair() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "Received: abc\n");
 }
+
+#[tokio::test]
+async fn stream_http_headers_over_https_as_ssl_true() {
+    use crate::support::certs::TestPki;
+    let pki = TestPki::new();
+    let acceptor = tokio_rustls::TlsAcceptor::from(TestPki::server_config(&pki.cert_pem, &pki.key_pem));
+    let (listener, address) = peer::listener().await;
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let mut tls = acceptor.accept(socket).await.expect("the TLS handshake");
+        let mut request = Vec::new();
+        let mut buf = [0u8; 512];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = tls.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the client closed before finishing its request");
+            request.extend_from_slice(&buf[..n]);
+        }
+        tls.write_all(b"HTTP/1.0 200 OK\r\nServer: tls-test\r\n\r\n").await.unwrap();
+        tls.shutdown().await.unwrap();
+        String::from_utf8(request).unwrap()
+    });
+    let (dir, ca) = (pki.dir_path(), pki.file("ca.pem", None));
+    let url = format!("https://127.0.0.1:{}/secure", address.port());
+    let example = component("stream-http-headers");
+    let args: [&OsStr; 7] = [
+        "--dir".as_ref(),
+        dir.as_ref(),
+        example.as_os_str(),
+        "--".as_ref(),
+        "--cafile".as_ref(),
+        ca.as_ref(),
+        url.as_ref(),
+    ];
+    let (code, stdout, stderr) = run_host(&args).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "HTTP header> HTTP/1.0 200 OK\nHTTP header> Server: tls-test\n");
+    let request = within("the request", server).await.unwrap();
+    assert_eq!(request, "HEAD /secure HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+}

@@ -2,25 +2,29 @@
 //! `write` that is not awaited, a `readline` loop printing `HTTP header> ...`, an
 //! awaited `close`.
 //!
-//! Usage: stream-http-headers http://HOST[:PORT][/PATH]
-//! (`https://` URLs wait for `connect`'s TLS option and are refused with a message.)
+//! Usage: stream-http-headers [--cafile PEM] URL
+//!   URL      http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH] (`ssl=True`)
+//!   --cafile trust the CA certificates in PEM instead of the bundled roots (a file the
+//!            host lets the component read: `host --dir DIR ...`)
 
 use std::process::ExitCode;
 
-use wasio::{connect, runtime};
+use wasio::{connect_with, runtime, ConnectOptions, TlsClientConfig};
 
 /// The parts of a URL this example needs (`urllib.parse.urlsplit`'s).
 struct Url {
+    https: bool,
     host: String,
     port: u16,
     path: String,
 }
 
 fn parse_url(url: &str) -> Result<Url, String> {
-    if url.starts_with("https://") {
-        return Err("https:// needs TLS (connect's ssl option), which this example does not use yet".into());
-    }
-    let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Err("only http:// and https:// URLs are supported".into()),
+    };
     let (authority, path) = match rest.find('/') {
         Some(slash) => (&rest[..slash], &rest[slash..]),
         None => (rest, ""),
@@ -29,14 +33,19 @@ fn parse_url(url: &str) -> Result<Url, String> {
         Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
             (host, port.parse().map_err(|_| format!("bad port in {url}"))?)
         }
-        _ => (authority, 80),
+        _ => (authority, if https { 443 } else { 80 }),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    Ok(Url { host, port, path: path.to_string() })
+    Ok(Url { https, host, port, path: path.to_string() })
 }
 
-async fn print_http_headers(url: &Url) -> wasio::Result<()> {
-    let stream = connect(&url.host, url.port).await?;
+async fn print_http_headers(url: &Url, tls: TlsClientConfig) -> wasio::Result<()> {
+    let stream = if url.https {
+        connect_with(&url.host, url.port, ConnectOptions { ssl: Some(tls), ..ConnectOptions::default() })
+            .await?
+    } else {
+        connect_with(&url.host, url.port, ConnectOptions::default()).await?
+    };
 
     let path = if url.path.is_empty() { "/" } else { &url.path };
     let query = format!("HEAD {path} HTTP/1.0\r\nHost: {}\r\n\r\n", url.host);
@@ -60,18 +69,35 @@ async fn print_http_headers(url: &Url) -> wasio::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let Some(url) = std::env::args().nth(1) else {
-        eprintln!("usage: stream-http-headers http://HOST[:PORT][/PATH]");
+    const USAGE: &str = "usage: stream-http-headers [--cafile PEM] http[s]://HOST[:PORT][/PATH]";
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut tls = TlsClientConfig::new();
+    if args.first().map(String::as_str) == Some("--cafile") && args.len() > 1 {
+        let path = args.remove(1);
+        args.remove(0);
+        let loaded = std::fs::read(&path)
+            .map_err(|error| format!("cannot read {path}: {error}"))
+            .and_then(|pem| TlsClientConfig::with_ca_pem(&pem).map_err(|error| format!("{path}: {error}")));
+        match loaded {
+            Ok(config) => tls = config,
+            Err(message) => {
+                eprintln!("stream-http-headers: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let [url] = args.as_slice() else {
+        eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let url = match parse_url(&url) {
+    let url = match parse_url(url) {
         Ok(url) => url,
         Err(message) => {
             eprintln!("stream-http-headers: {message}");
             return ExitCode::from(2);
         }
     };
-    match runtime::block_on(print_http_headers(&url)) {
+    match runtime::block_on(print_http_headers(&url, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("stream-http-headers: {error}");
