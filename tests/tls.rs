@@ -1,5 +1,5 @@
 //! TLS (asyncio's `ssl=`) over real loopback: our client against a native tokio-rustls
-//! server, our server against a tokio-rustls client and CPython 3.13's
+//! server and CPython 3.13's `asyncio.start_server(ssl=ctx)`, our server against a tokio-rustls client and CPython 3.13's
 //! `asyncio.open_connection(ssl=ctx)`, and the failures (unknown CA, wrong host name,
 //! expired certificate, a silent peer, plaintext), each a clear error, with the server
 //! serving others all along. Certificates are made at test time (`support::certs`).
@@ -190,6 +190,63 @@ asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(stdout.trim(), "TLSv1.3 hello from asyncio");
+}
+
+/// CPython 3.13's asyncio TLS echo server (`start_server(ssl=ctx)`): it echoes one
+/// read back to one client, prints the client's TLS version, and exits (at most 60 s).
+const CPYTHON_TLS_ECHO_SERVER: &str = r#"
+import asyncio, ssl, sys
+async def main(cert, key):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    served = asyncio.Event()
+    async def handle(reader, writer):
+        data = await reader.read(100)
+        writer.write(data)
+        await writer.drain()
+        print(writer.get_extra_info("ssl_object").version(), data.decode(), flush=True)
+        writer.close()
+        await writer.wait_closed()
+        served.set()
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await asyncio.wait_for(served.wait(), 60)
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"#;
+
+#[tokio::test]
+async fn our_client_talks_to_a_cpython_asyncio_server() {
+    let probe =
+        std::process::Command::new("python3.13").env("PYENV_VERSION", "3.13.0").arg("--version").output();
+    assert!(
+        probe.is_ok_and(|output| output.status.success()),
+        "this test needs CPython 3.13: python3.13 with PYENV_VERSION=3.13.0"
+    );
+    let pki = TestPki::new();
+    let script = pki.file("tls_echo_server.py", Some(CPYTHON_TLS_ECHO_SERVER));
+    let mut python = tokio::process::Command::new("python3.13")
+        .env("PYENV_VERSION", "3.13.0")
+        .args([&script, &pki.file("cert.pem", None), &pki.file("key.pem", None)])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start CPython");
+    let mut lines = BufReader::new(python.stdout.take().unwrap()).lines();
+    let port = within("CPython's port", lines.next_line()).await.unwrap().expect("a port line");
+    let ca = pki.file("ca.pem", None);
+    let (code, stdout, stderr) = echo_client(
+        &pki,
+        &["--cafile", &ca, "--server-hostname", "localhost", "127.0.0.1", &port, "hello, CPython"],
+    )
+    .await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.contains("TLS: TLSv1.3 TLS13_"), "{stdout}");
+    assert!(stdout.contains(r#"Received: "hello, CPython""#), "{stdout}");
+    let served = within("CPython's report", lines.next_line()).await.unwrap();
+    assert_eq!(served.as_deref(), Some("TLSv1.3 hello, CPython"));
+    let status = within("CPython to exit", python.wait()).await.unwrap();
+    assert!(status.success());
 }
 
 /// echo-client against a native server presenting `cert_pem`: its stderr, which must
