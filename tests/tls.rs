@@ -67,9 +67,15 @@ async fn native_tls_echo_server(cert_pem: &str, key_pem: &str) -> SocketAddr {
 /// Runs echo-client with `args` (flags first), letting it read `pki`'s directory:
 /// (exit code, stdout, stderr).
 async fn echo_client(pki: &TestPki, args: &[&str]) -> (i32, String, String) {
-    warm("echo-client");
+    run_reading_pki(pki, "echo-client", args).await
+}
+
+/// Runs the component `name` with `args`, letting it read `pki`'s directory: (exit code,
+/// stdout, stderr).
+async fn run_reading_pki(pki: &TestPki, name: &str, args: &[&str]) -> (i32, String, String) {
+    warm(name);
     let dir = pki.dir_path();
-    let component = component("echo-client");
+    let component = component(name);
     let mut command: Vec<&std::ffi::OsStr> =
         vec!["--dir".as_ref(), dir.as_ref(), component.as_os_str(), "--".as_ref()];
     command.extend(args.iter().map(|arg| std::ffi::OsStr::new(*arg)));
@@ -245,6 +251,65 @@ async fn our_client_talks_to_a_cpython_asyncio_server() {
     assert!(stdout.contains(r#"Received: "hello, CPython""#), "{stdout}");
     let served = within("CPython's report", lines.next_line()).await.unwrap();
     assert_eq!(served.as_deref(), Some("TLSv1.3 hello, CPython"));
+    let status = within("CPython to exit", python.wait()).await.unwrap();
+    assert!(status.success());
+}
+
+/// CPython 3.13's `http.server` wrapped in `ssl`: answers two HEAD requests (a failed
+/// handshake counts as one) with an `X-Test` header, printing each request line, then
+/// exits (at most 60 s per request).
+const CPYTHON_HTTPS_SERVER: &str = r#"
+import http.server, ssl, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_HEAD(self):
+        print(self.requestline, flush=True)
+        self.send_response(200)
+        self.send_header("X-Test", "over tls")
+        self.end_headers()
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.timeout = 60
+print(server.server_address[1], flush=True)
+for _ in range(2):
+    server.handle_request()
+"#;
+
+#[tokio::test]
+async fn http_headers_fetches_https_from_cpython_http_server() {
+    let probe =
+        std::process::Command::new("python3.13").env("PYENV_VERSION", "3.13.0").arg("--version").output();
+    assert!(
+        probe.is_ok_and(|output| output.status.success()),
+        "this test needs CPython 3.13: python3.13 with PYENV_VERSION=3.13.0"
+    );
+    let pki = TestPki::new();
+    let script = pki.file("https_server.py", Some(CPYTHON_HTTPS_SERVER));
+    let mut python = tokio::process::Command::new("python3.13")
+        .env("PYENV_VERSION", "3.13.0")
+        .args([&script, &pki.file("cert.pem", None), &pki.file("key.pem", None)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start CPython");
+    let mut lines = BufReader::new(python.stdout.take().unwrap()).lines();
+    let port = within("CPython's port", lines.next_line()).await.unwrap().expect("a port line");
+    let url = format!("https://127.0.0.1:{port}/index.html");
+    let ca = pki.file("ca.pem", None);
+
+    // Without --cafile the bundled webpki roots are trusted, and the test CA is not one.
+    let (code, stdout, stderr) = run_reading_pki(&pki, "http-headers", &[&url]).await;
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("certificate verify failed: unable to get local issuer certificate"), "{stderr}");
+
+    let (code, stdout, stderr) = run_reading_pki(&pki, "http-headers", &["--cafile", &ca, &url]).await;
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stdout.starts_with("HTTP header> HTTP/1.0 200 OK\n"), "{stdout}");
+    assert!(stdout.ends_with("HTTP header> X-Test: over tls\n"), "{stdout}");
+    let request = within("CPython's request line", lines.next_line()).await.unwrap();
+    assert_eq!(request.as_deref(), Some("HEAD /index.html HTTP/1.0"));
     let status = within("CPython to exit", python.wait()).await.unwrap();
     assert!(status.success());
 }
