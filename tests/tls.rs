@@ -456,3 +456,82 @@ async fn an_overlong_line_over_tls_ends_that_client_only() {
     let _ = within("the flood stopping", flood).await;
     echo_line_over_tls(&pki, address, "next client\n").await;
 }
+
+/// The stream-driver, allowed to read `pki`'s files.
+fn tls_driver(pki: &TestPki) -> crate::support::driver::Driver {
+    warm("stream-driver");
+    crate::support::driver::Driver::start_with(&["--dir", &pki.dir_path()])
+}
+
+#[tokio::test]
+async fn start_tls_upgrades_our_client_after_a_plaintext_exchange() {
+    let pki = TestPki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = TlsAcceptor::from(TestPki::server_config(&pki.cert_pem, &pki.key_pem));
+    // A STARTTLS-style server: a plaintext line and its answer, then TLS, then one echo.
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let mut plain = BufReader::new(socket);
+        let mut line = String::new();
+        plain.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "STARTTLS\n");
+        assert!(plain.buffer().is_empty(), "the client sent TLS before the answer");
+        let mut socket = plain.into_inner();
+        socket.write_all(b"OK\n").await.unwrap();
+        let mut tls = BufReader::new(acceptor.accept(socket).await.unwrap());
+        let mut echoed = String::new();
+        tls.read_line(&mut echoed).await.unwrap();
+        tls.write_all(echoed.as_bytes()).await.unwrap();
+        tls.flush().await.unwrap();
+        echoed
+    });
+    let mut driver = tls_driver(&pki);
+    driver.ok(&format!("connect 127.0.0.1 {port}")).await;
+    driver.ok("write STARTTLS\\n").await;
+    assert_eq!(driver.ok("readline").await, r#""OK\n""#);
+    let ca = pki.file("ca.pem", None);
+    assert_eq!(driver.ok(&format!("start_tls client {ca} localhost")).await, "TLSv1.3");
+    driver.ok("write over\\stls\\n").await;
+    assert_eq!(driver.ok("readline").await, r#""over tls\n""#);
+    assert_eq!(within("the server", server).await.unwrap(), "over tls\n");
+    // Upgrading twice is refused.
+    let again = driver.cmd(&format!("start_tls client {ca} localhost")).await;
+    assert!(again.contains("already uses TLS"), "{again}");
+    driver.finish().await;
+}
+
+#[tokio::test]
+async fn start_tls_on_an_accepted_connection_hands_buffered_bytes_to_the_handshake() {
+    let pki = TestPki::new();
+    let mut driver = tls_driver(&pki);
+    let address: SocketAddr = driver.ok("listen 127.0.0.1 0").await.parse().unwrap();
+    // The peer sends its plaintext line and its ClientHello in one write, so the
+    // component's readline finds the hello already buffered behind the line.
+    let client_config = pki.client_config();
+    let peer = tokio::task::spawn_blocking(move || {
+        use std::io::{BufRead, Read, Write};
+        let mut socket = std::net::TcpStream::connect(address).unwrap();
+        socket.set_read_timeout(Some(STEP)).unwrap();
+        let mut connection = rustls::ClientConnection::new(client_config, localhost()).unwrap();
+        let mut first = b"STARTTLS\n".to_vec();
+        connection.write_tls(&mut first).unwrap();
+        socket.write_all(&first).unwrap();
+        let mut tls = std::io::BufReader::new(rustls::StreamOwned::new(connection, socket));
+        tls.get_mut().write_all(b"secret\n").unwrap();
+        let mut line = String::new();
+        tls.read_line(&mut line).unwrap();
+        let mut rest = Vec::new();
+        let _ = tls.read_to_end(&mut rest);
+        line
+    });
+    driver.ok("accept").await;
+    assert_eq!(driver.ok("readline").await, r#""STARTTLS\n""#);
+    let (cert, key) = (pki.file("cert.pem", None), pki.file("key.pem", None));
+    assert_eq!(driver.ok(&format!("start_tls server {cert} {key}")).await, "TLSv1.3");
+    assert_eq!(driver.ok("readline").await, r#""secret\n""#);
+    driver.ok("write back\\n").await;
+    driver.ok("close").await;
+    assert_eq!(within("the peer", peer).await.unwrap(), "back\n");
+    driver.finish().await;
+}

@@ -50,6 +50,25 @@ impl StreamWriter {
         self.transport.drain().await
     }
 
+    /// asyncio's `start_tls` (3.11+): upgrades this live plain connection to TLS, as the
+    /// client ([`TlsClientConfig`](crate::TlsClientConfig), verifying `server_hostname`)
+    /// or as the server ([`TlsServerConfig`](crate::TlsServerConfig), no host name), and
+    /// returns once the handshake completed (within asyncio's 60 s
+    /// `ssl_handshake_timeout`). What was written before goes out first, in plaintext;
+    /// bytes the reader holds unread go to the handshake (the peer's first records may
+    /// arrive right behind its last plaintext line). The reader and this writer then
+    /// read and write through TLS. Call it with no read pending. On failure the
+    /// connection is closed and the error (e.g. [`Error::Ssl`]) returned.
+    pub async fn start_tls(
+        &self,
+        config: impl Into<crate::TlsUpgrade>,
+        server_hostname: Option<&str>,
+    ) -> Result<()> {
+        let session =
+            config.into().session(server_hostname, crate::transport::DEFAULT_SSL_HANDSHAKE_TIMEOUT)?;
+        self.transport.start_tls(session).await
+    }
+
     /// Non-waiting `drain`: true once the queue is at or below the low-water mark.
     pub fn try_drain(&self) -> Result<bool> {
         self.transport.try_drain()

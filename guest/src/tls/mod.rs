@@ -15,12 +15,14 @@ mod client_config;
 mod failure;
 mod info;
 mod server_config;
+mod upgrade;
 mod verifier;
 
 pub use client_config::{TlsClientConfig, TlsVersion};
 pub use failure::SslErrorKind;
 pub use info::TlsInfo;
 pub use server_config::TlsServerConfig;
+pub use upgrade::TlsUpgrade;
 
 pub(crate) use failure::{from_rustls, handshake_timeout};
 

@@ -26,6 +26,7 @@ use crate::runtime::{Notify, Registration};
 mod closing;
 mod handshake;
 mod reading;
+mod start_tls;
 mod tls;
 mod writing;
 

@@ -9,6 +9,7 @@
 mod escape;
 mod socket_pair;
 mod streams;
+mod tls;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -288,6 +289,7 @@ impl Driver {
             }),
             "limit" => Ok(self.connection()?.reader.limit().to_string()),
             "buffered" => Ok(self.connection()?.reader.buffer_size().to_string()),
+            "start_tls" => tls::start_tls(&*self.writer()?, args).await,
             "write" => {
                 let data = unescape(arg(0).unwrap_or("")).map_err(bad)?;
                 self.writer()?.write(&data)?;

@@ -1,0 +1,50 @@
+//! What `StreamWriter::start_tls` upgrades a live connection with. asyncio picks the
+//! side from whether the connection was accepted; here the configuration says it (a
+//! server side needs its certificate anyway).
+
+use std::time::Duration;
+
+use super::{TlsClientConfig, TlsServerConfig};
+use crate::error::{Error, Result};
+use crate::transport::TlsLayer;
+
+/// The TLS side and configuration for [`StreamWriter::start_tls`](crate::StreamWriter::start_tls).
+pub enum TlsUpgrade {
+    /// Upgrade as the client (the connection was opened here).
+    Client(TlsClientConfig),
+    /// Upgrade as the server (the connection was accepted here).
+    Server(TlsServerConfig),
+}
+
+impl From<TlsClientConfig> for TlsUpgrade {
+    fn from(config: TlsClientConfig) -> Self {
+        TlsUpgrade::Client(config)
+    }
+}
+
+impl From<TlsServerConfig> for TlsUpgrade {
+    fn from(config: TlsServerConfig) -> Self {
+        TlsUpgrade::Server(config)
+    }
+}
+
+impl TlsUpgrade {
+    /// The session to hand the connection to, with asyncio's checks: a client needs the
+    /// name to verify (`check_hostname requires server_hostname`), a server takes none.
+    pub(crate) fn session(
+        &self,
+        server_hostname: Option<&str>,
+        handshake_timeout: Duration,
+    ) -> Result<Box<dyn TlsLayer>> {
+        match (self, server_hostname) {
+            (TlsUpgrade::Client(config), Some(name)) => config.session(name, handshake_timeout),
+            (TlsUpgrade::Client(_), None) => {
+                Err(Error::invalid_argument("check_hostname requires server_hostname"))
+            }
+            (TlsUpgrade::Server(config), None) => config.session(handshake_timeout),
+            (TlsUpgrade::Server(_), Some(_)) => {
+                Err(Error::invalid_argument("Server side SSL needs no server_hostname"))
+            }
+        }
+    }
+}
