@@ -28,21 +28,27 @@ async fn stream_echo_client_against_stream_echo_server() {
     let mut server = Running::start("stream-echo-server", &[], &["127.0.0.1", "0"]);
     let address = server.serving_address().await;
     let stdout = run_echo_client(address, "Hello World!").await;
-    assert_eq!(stdout, "Send: \"Hello World!\"\nReceived: \"Hello World!\"\n");
+    assert_eq!(stdout, "Send: 'Hello World!'\nReceived: 'Hello World!'\n");
 
     let received = server.next_line().await.expect("the server's Received line");
     let peer = received
-        .strip_prefix("Received \"Hello World!\" from ")
+        .strip_prefix("Received 'Hello World!' from ")
         .unwrap_or_else(|| panic!("unexpected line: {received}"));
-    let peer: SocketAddr = peer.parse().expect("the client's address");
+    // Python's repr of the peername tuple: ('127.0.0.1', 52614).
+    let (ip, port) = peer
+        .strip_prefix("('")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|rest| rest.split_once("', "))
+        .unwrap_or_else(|| panic!("not an address tuple: {peer}"));
+    let peer = SocketAddr::new(ip.parse().expect("an IP"), port.parse().expect("a port"));
     assert!(peer.ip().is_loopback());
-    assert_eq!(server.next_line().await.as_deref(), Some("Send: \"Hello World!\""));
+    assert_eq!(server.next_line().await.as_deref(), Some("Send: 'Hello World!'"));
     assert_eq!(server.next_line().await.as_deref(), Some("Close the connection"));
 
     // A second client is served the same way: the server serves forever.
     let stdout = run_echo_client(address, "again").await;
-    assert_eq!(stdout, "Send: \"again\"\nReceived: \"again\"\n");
-    assert!(server.next_line().await.unwrap().starts_with("Received \"again\" from 127.0.0.1:"));
+    assert_eq!(stdout, "Send: 'again'\nReceived: 'again'\n");
+    assert!(server.next_line().await.unwrap().starts_with("Received 'again' from ('127.0.0.1', "));
 }
 
 /// CPython 3.13 from pyenv; the test fails naming it when it is missing.
@@ -90,7 +96,7 @@ async fn stream_echo_client_against_cpython_asyncio_echo_server() {
     let serving = within("CPython's Serving line", lines.next_line()).await.unwrap().expect("a line");
     let address: SocketAddr = serving.strip_prefix("Serving on ").expect("Serving on").parse().unwrap();
     let stdout = run_echo_client(address, "Hello World!").await;
-    assert_eq!(stdout, "Send: \"Hello World!\"\nReceived: \"Hello World!\"\n");
+    assert_eq!(stdout, "Send: 'Hello World!'\nReceived: 'Hello World!'\n");
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ mod net;
 #[cfg(feature = "provider")]
 pub mod provider;
 pub mod reader;
+pub mod repr;
 pub mod resolve;
 pub mod runtime;
 pub mod server;
@@ -47,6 +48,7 @@ pub use core::{Separators, DEFAULT_LIMIT};
 pub use error::{Error, Overrun, Result};
 pub use extra_info::ExtraInfo;
 pub use reader::StreamReader;
+pub use repr::{repr_address, repr_str};
 pub use server::{
     start_listening, start_server, start_server_socket, start_server_with, HandlerFailure, HandlerOutcome,
     Server, ServerOptions,

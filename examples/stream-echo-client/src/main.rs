@@ -5,17 +5,17 @@
 
 use std::process::ExitCode;
 
-use wasio::{connect, runtime};
+use wasio::{connect, repr_str, runtime};
 
 async fn tcp_echo_client(host: &str, port: u16, message: &str) -> wasio::Result<()> {
     connect(host, port)
         .await?
         .scope(async |stream| {
-            println!("Send: {message:?}");
+            println!("Send: {}", repr_str(message));
             stream.write(message.as_bytes()).await?;
 
             let data = stream.read(100).await?;
-            println!("Received: {:?}", String::from_utf8_lossy(&data));
+            println!("Received: {}", repr_str(&String::from_utf8_lossy(&data)));
             Ok(())
         })
         .await

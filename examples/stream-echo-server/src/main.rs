@@ -7,17 +7,17 @@
 
 use std::process::ExitCode;
 
-use wasio::{runtime, Stream, StreamServer};
+use wasio::{repr_address, repr_str, runtime, Stream, StreamServer};
 
 async fn handle_echo(stream: Stream) -> wasio::Result<()> {
     let data = stream.read(100).await?;
     let message = String::from_utf8_lossy(&data);
-    let addr =
-        stream.get_extra_info("peername").map_or_else(|| "an unknown peer".to_string(), |a| a.to_string());
+    let addr = stream.get_extra_info("peername").and_then(|info| info.as_address());
+    let addr = addr.map_or_else(|| "None".to_string(), repr_address);
 
-    println!("Received {message:?} from {addr}");
+    println!("Received {} from {addr}", repr_str(&message));
 
-    println!("Send: {message:?}");
+    println!("Send: {}", repr_str(&message));
     stream.write(&data).await?;
 
     println!("Close the connection");
