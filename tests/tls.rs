@@ -535,3 +535,53 @@ async fn start_tls_on_an_accepted_connection_hands_buffered_bytes_to_the_handsha
     assert_eq!(within("the peer", peer).await.unwrap(), "back\n");
     driver.finish().await;
 }
+
+/// CPython 3.13's asyncio client: a plaintext line, then `writer.start_tls(ctx,
+/// server_hostname="localhost")` at once, then one line each way over TLS.
+const CPYTHON_START_TLS_CLIENT: &str = r#"
+import asyncio, ssl, sys
+async def main(port, cafile):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"STARTTLS\n")
+    await writer.drain()
+    ctx = ssl.create_default_context(cafile=cafile)
+    await asyncio.wait_for(writer.start_tls(ctx, server_hostname="localhost"), 60)
+    writer.write(b"from CPython\n")
+    line = await asyncio.wait_for(reader.readline(), 60)
+    print(writer.get_extra_info("ssl_object").version(), line.decode().strip())
+    writer.close()
+    await writer.wait_closed()
+asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+"#;
+
+#[tokio::test]
+async fn start_tls_against_cpython_start_tls() {
+    let probe =
+        std::process::Command::new("python3.13").env("PYENV_VERSION", "3.13.0").arg("--version").output();
+    assert!(
+        probe.is_ok_and(|output| output.status.success()),
+        "this test needs CPython 3.13: python3.13 with PYENV_VERSION=3.13.0"
+    );
+    let pki = TestPki::new();
+    let mut driver = tls_driver(&pki);
+    let address: SocketAddr = driver.ok("listen 127.0.0.1 0").await.parse().unwrap();
+    let python = tokio::process::Command::new("python3.13")
+        .env("PYENV_VERSION", "3.13.0")
+        .args(["-c", CPYTHON_START_TLS_CLIENT, &address.port().to_string(), &pki.file("ca.pem", None)])
+        .kill_on_drop(true)
+        .output();
+    let python = tokio::spawn(python);
+    driver.ok("accept").await;
+    assert_eq!(driver.ok("readline").await, r#""STARTTLS\n""#);
+    let (cert, key) = (pki.file("cert.pem", None), pki.file("key.pem", None));
+    assert_eq!(driver.ok(&format!("start_tls server {cert} {key}")).await, "TLSv1.3");
+    assert_eq!(driver.ok("readline").await, r#""from CPython\n""#);
+    driver.ok("write from\\swasio\\n").await;
+    // CPython's wait_closed waits for our close_notify.
+    driver.ok("close").await;
+    let output = within("CPython's start_tls client", python).await.unwrap().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout.trim(), "TLSv1.3 from wasio");
+    driver.finish().await;
+}
