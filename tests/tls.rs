@@ -585,3 +585,27 @@ async fn start_tls_against_cpython_start_tls() {
     assert_eq!(stdout.trim(), "TLSv1.3 from wasio");
     driver.finish().await;
 }
+
+#[tokio::test]
+async fn a_failed_start_tls_is_an_ssl_error_and_closes_the_connection() {
+    let (ours, theirs) = (TestPki::new(), TestPki::new());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = TlsAcceptor::from(TestPki::server_config(&theirs.cert_pem, &theirs.key_pem));
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        acceptor.accept(socket).await.is_err()
+    });
+    let mut driver = tls_driver(&ours);
+    driver.ok(&format!("connect 127.0.0.1 {port}")).await;
+    let ca = ours.file("ca.pem", None);
+    let failed = driver.cmd(&format!("start_tls client {ca} localhost")).await;
+    assert!(failed.starts_with("err") && failed.contains("certificate verify failed"), "{failed}");
+    assert!(within("the server", server).await.unwrap(), "the server's handshake should fail too");
+    // The connection is lost: a write is dropped silently (as asyncio's after a loss),
+    // a read raises the handshake's error.
+    assert_eq!(driver.cmd("write more").await, "ok");
+    let read = driver.cmd("read 10").await;
+    assert!(read.starts_with("err") && read.contains("certificate verify failed"), "{read}");
+    driver.finish().await;
+}
