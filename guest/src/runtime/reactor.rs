@@ -8,8 +8,9 @@
 //! it only the *hot* ones: those ready (or registered) within the last [`HOT_WINDOW`].
 //! The others are *swept* (polled once, without waiting) every [`SWEEP_INTERVAL`], or
 //! less often when a sweep is costly: sweeps take at most 1/[`SWEEP_COST_SHARE`] of the
-//! time. When nothing hot waits, a turn waits on everything (an idle component still
-//! blocks on all it has). So a busy connection's turn costs the same with 10 or 10,000
+//! time, and a sweep goes [`SWEEP_CHUNK`] sources at a time, spread over the interval,
+//! so that no busy connection waits behind a poll of thousands. When nothing hot waits, a turn waits on everything
+//! (an idle component still blocks on all it has). So a busy connection's turn costs the same with 10 or 10,000
 //! idle ones, and an idle one that wakes up is noticed within a sweep interval even
 //! while others keep the reactor busy.
 //!
@@ -46,6 +47,8 @@ pub const SWEEP_INTERVAL: u64 = 20_000_000;
 pub const SWEEP_COST_SHARE: u64 = 20;
 /// ...but never more than this apart.
 pub const MAX_SWEEP_INTERVAL: u64 = 500_000_000;
+/// A sweep polls at most this many sources at a time (a few hundred microseconds' work).
+pub const SWEEP_CHUNK: usize = 256;
 /// A pollable ready (or registered) this recently is hot (nanoseconds): polled every turn
 /// while few are hot (see `HOT_EVERY_TURN`).
 pub const HOT_WINDOW: u64 = 200_000_000;
@@ -89,6 +92,10 @@ struct Reactor {
     next_sweep: u64,
     /// The time between sweeps, from the last one's cost.
     sweep_interval: u64,
+    /// The key the sweep under way goes on from (0: a new sweep).
+    sweep_from: usize,
+    /// What the chunks of the sweep under way have cost so far (ns).
+    sweep_cost: u64,
     /// A timer for the instant a waiting turn must end by (the next sweep, or the next
     /// poll of the warm sources), kept while that instant stands.
     timer: Option<(u64, Pollable)>,
@@ -222,15 +229,28 @@ impl Reactor {
         }
     }
 
-    /// Sweeps every waiting source without waiting, and times the next sweep by what
-    /// this one cost the host.
-    fn sweep(&mut self, keys: &[usize], now: u64) -> Vec<Waker> {
-        let to_wake = self.poll(keys, self.ready_now(now), now);
+    /// Sweeps the next [`SWEEP_CHUNK`] of the waiting sources (`all`, in key order)
+    /// without waiting. A sweep of thousands in one poll would hold every busy connection
+    /// up for its whole cost, and wake all it found at once (a batch the busy ones wait
+    /// behind too), so a sweep goes a chunk at a time, each chunk its share of the
+    /// interval apart, that interval timed by what the last whole sweep cost the host.
+    fn sweep(&mut self, all: &[usize], now: u64) -> Vec<Waker> {
+        let start = all.partition_point(|&key| key < self.sweep_from);
+        let end = (start + SWEEP_CHUNK).min(all.len());
+        let chunk = &all[start..end];
+        let to_wake = self.poll(chunk, self.ready_now(now), now);
         let after = monotonic_clock::now();
         let cost = after.saturating_sub(now);
-        self.cost_per_pollable = cost / keys.len().max(1) as u64;
-        self.sweep_interval = cost.saturating_mul(SWEEP_COST_SHARE).clamp(SWEEP_INTERVAL, MAX_SWEEP_INTERVAL);
-        self.next_sweep = after.saturating_add(self.sweep_interval);
+        self.cost_per_pollable = cost / chunk.len().max(1) as u64;
+        self.sweep_cost = self.sweep_cost.saturating_add(cost);
+        self.sweep_from = all.get(end).copied().unwrap_or(0);
+        if end == all.len() {
+            let cost = std::mem::take(&mut self.sweep_cost);
+            self.sweep_interval =
+                cost.saturating_mul(SWEEP_COST_SHARE).clamp(SWEEP_INTERVAL, MAX_SWEEP_INTERVAL);
+        }
+        let share = self.sweep_interval.max(SWEEP_INTERVAL) / all.len().div_ceil(SWEEP_CHUNK).max(1) as u64;
+        self.next_sweep = after.saturating_add(share);
         to_wake
     }
 }
@@ -395,6 +415,9 @@ fn poll_sources(without_waiting: bool) -> bool {
                 return None;
             }
             let to_wake = reactor.poll(&all, Also::Nothing, now);
+            // That looked at everything: a sweep under way starts over.
+            reactor.sweep_from = 0;
+            reactor.sweep_cost = 0;
             reactor.next_sweep =
                 monotonic_clock::now().saturating_add(reactor.sweep_interval.max(SWEEP_INTERVAL));
             return Some(to_wake);
