@@ -9,18 +9,36 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use async_task::{Runnable, Task};
+use async_task::{Runnable, ScheduleInfo, Task, WithInfo};
 
 use super::{coop, reactor};
 
 thread_local! {
-    /// Tasks that were woken and wait for their turn, oldest first.
+    /// Tasks woken by something else (I/O, a timer, another task), oldest first.
     static READY: RefCell<VecDeque<Runnable>> = const { RefCell::new(VecDeque::new()) };
+    /// Tasks that woke themselves while running (a spent budget, `yield_now`), oldest
+    /// first: they run after the others in a round, so a connection that was waiting
+    /// for its peer goes before those that have more of the same work to do.
+    static YIELDED: RefCell<VecDeque<Runnable>> = const { RefCell::new(VecDeque::new()) };
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
 }
 
-fn schedule(runnable: Runnable) {
-    READY.with(|ready| ready.borrow_mut().push_back(runnable));
+fn schedule(runnable: Runnable, info: ScheduleInfo) {
+    let queue = if info.woken_while_running { &YIELDED } else { &READY };
+    queue.with(|queue| queue.borrow_mut().push_back(runnable));
+}
+
+/// Runs the tasks in `queue` now, each once (those queued meanwhile wait).
+fn run_queued(queue: &'static std::thread::LocalKey<RefCell<VecDeque<Runnable>>>) {
+    let queued = queue.with(|queue| queue.borrow().len());
+    for _ in 0..queued {
+        let Some(runnable) = queue.with(|queue| queue.borrow_mut().pop_front()) else { break };
+        coop::with_budget(|| runnable.run());
+    }
+}
+
+fn nothing_queued() -> bool {
+    READY.with(|ready| ready.borrow().is_empty()) && YIELDED.with(|yielded| yielded.borrow().is_empty())
 }
 
 /// Runs `future` as its own task, concurrently with the caller (asyncio's
@@ -30,7 +48,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let (runnable, task) = async_task::spawn_local(future, schedule);
+    let (runnable, task) = async_task::spawn_local(future, WithInfo(schedule));
     runnable.schedule();
     JoinHandle { task: Some(task) }
 }
@@ -107,17 +125,22 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
                 return output;
             }
         }
-        // One round: every task that is ready now runs once; tasks woken during the
-        // round wait for the next one, so no task can starve the others.
-        let round = READY.with(|ready| ready.borrow().len());
-        for _ in 0..round {
-            let Some(runnable) = READY.with(|ready| ready.borrow_mut().pop_front()) else {
+        // One round: every task that is ready now runs once, those that yielded last;
+        // tasks woken during the round wait for the next one, so no task can starve the
+        // others. Between the yielded ones (each about a budget's work), I/O that became
+        // ready is picked up when the host is due a turn, and its tasks go first.
+        run_queued(&READY);
+        let yielded = YIELDED.with(|yielded| yielded.borrow().len());
+        for _ in 0..yielded {
+            let Some(runnable) = YIELDED.with(|yielded| yielded.borrow_mut().pop_front()) else {
                 break;
             };
             coop::with_budget(|| runnable.run());
+            if reactor::host_turn_if_due() {
+                run_queued(&READY);
+            }
         }
-        let more_work =
-            main_waker.0.load(Ordering::Acquire) || READY.with(|ready| !ready.borrow().is_empty());
+        let more_work = main_waker.0.load(Ordering::Acquire) || !nothing_queued();
         if more_work {
             // Still busy: pick up I/O that is ready, without waiting for more.
             reactor::poll_ready_now();
@@ -151,15 +174,13 @@ pub fn run_pending() {
     }
     // A few rounds: a task woken by I/O may wake another (bounded, never waits).
     for _ in 0..4 {
-        let mut ran = false;
-        while let Some(runnable) = READY.with(|ready| ready.borrow_mut().pop_front()) {
-            coop::with_budget(|| runnable.run());
-            ran = true;
-        }
+        let ran = !nothing_queued();
+        run_queued(&READY);
+        run_queued(&YIELDED);
         if !reactor::poll_ready_now() && !ran {
             return;
         }
-        if READY.with(|ready| ready.borrow().is_empty()) {
+        if nothing_queued() {
             return;
         }
     }

@@ -388,6 +388,16 @@ pub(crate) fn poll_ready_now() -> bool {
     poll_sources(true)
 }
 
+/// Gives the host's loop a turn, and wakes the waiters of what is ready, if a turn is
+/// due (see [`HOST_TURN_INTERVAL`]); for the executor between tasks that keep yielding.
+/// Returns whether it polled.
+pub(crate) fn host_turn_if_due() -> bool {
+    let due = REACTOR.with(|reactor| {
+        monotonic_clock::now().saturating_sub(reactor.borrow().last_host_turn) >= HOST_TURN_INTERVAL
+    });
+    due && poll_ready_now()
+}
+
 /// Which turn this is: between two turns nothing new about the pollables was learned, so
 /// a caller that already looked at a stream in this turn may skip looking again.
 pub(crate) fn current_turn() -> u64 {
