@@ -98,8 +98,9 @@ impl Future for ConsumeBudget {
     }
 }
 
-/// The units left to the running task (`None` outside a task). For tests.
-pub fn remaining() -> Option<u32> {
+/// The units left to the running task (`None` outside a task).
+#[cfg(test)]
+fn remaining() -> Option<u32> {
     LEFT.with(|left| left.get())
 }
 

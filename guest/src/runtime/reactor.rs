@@ -220,9 +220,14 @@ impl Reactor {
         to_wake
     }
 
+    /// Whether the host's loop is due a turn (see [`HOST_TURN_INTERVAL`]).
+    fn host_turn_due(&self, now: u64) -> bool {
+        now.saturating_sub(self.last_host_turn) >= HOST_TURN_INTERVAL
+    }
+
     /// How to poll without waiting: with a host turn when one is due.
     fn ready_now(&self, now: u64) -> Also {
-        if now.saturating_sub(self.last_host_turn) >= HOST_TURN_INTERVAL {
+        if self.host_turn_due(now) {
             Also::HostTurn
         } else {
             Also::ReadyNow
@@ -392,9 +397,7 @@ pub(crate) fn poll_ready_now() -> bool {
 /// due (see [`HOST_TURN_INTERVAL`]); for the executor between tasks that keep yielding.
 /// Returns whether it polled.
 pub(crate) fn host_turn_if_due() -> bool {
-    let due = REACTOR.with(|reactor| {
-        monotonic_clock::now().saturating_sub(reactor.borrow().last_host_turn) >= HOST_TURN_INTERVAL
-    });
+    let due = REACTOR.with(|reactor| reactor.borrow().host_turn_due(monotonic_clock::now()));
     due && poll_ready_now()
 }
 

@@ -283,10 +283,9 @@ async fn handle(
             while !stream.read(65536).await?.is_empty() {}
             Ok(())
         }
-        "ignore" => {
-            runtime::sleep(Duration::from_secs(3600)).await;
-            Ok(())
-        }
+        // Never ends on its own: only the server's close (after shutdown_timeout) or
+        // abort can cancel it.
+        "ignore" => std::future::pending().await,
         _ => {
             queue.borrow_mut().push_back(stream);
             signal.notify_all();
