@@ -17,11 +17,11 @@
 //! Many connections that each send now and then (2,000 at a byte a second: slowloris)
 //! keep hundreds hot at a time, and every event would cost a poll of all of them. So
 //! when more than [`HOT_EVERY_TURN`] are hot, a turn hands the host only those active
-//! within [`BUSY_WINDOW`], and the rest of the hot ones (the *warm*) every
-//! [`WARM_POLL_INTERVAL`], or less often when polling them is costly, as for sweeps: at
-//! most 1/[`WARM_COST_SHARE`] of the time, reckoned from what the last sweep cost per
-//! pollable. A connection quiet for a while then waits a few milliseconds longer to be
-//! noticed, and an event costs a poll of the busy few.
+//! within [`BUSY_WINDOW`], and the rest of the hot ones (the *warm*) a chunk at a time,
+//! all of them every [`WARM_POLL_INTERVAL`], or less often when polling them is costly,
+//! as for sweeps: at most 1/[`WARM_COST_SHARE`] of the time, reckoned from what the last
+//! sweep cost per pollable. A connection quiet for a while then waits a few milliseconds
+//! longer to be noticed, and an event costs a poll of the busy few and at most a chunk.
 //!
 //! A host learns of new readiness only when it gets a turn of its own: wasmtime
 //! updates a socket's readiness from its event loop, which runs while the guest waits,
@@ -47,8 +47,10 @@ pub const SWEEP_INTERVAL: u64 = 20_000_000;
 pub const SWEEP_COST_SHARE: u64 = 20;
 /// ...but never more than this apart.
 pub const MAX_SWEEP_INTERVAL: u64 = 500_000_000;
-/// A sweep polls at most this many sources at a time (a few hundred microseconds' work).
-pub const SWEEP_CHUNK: usize = 256;
+/// A sweep, or a poll of the warm sources, looks at most at this many at a time (some
+/// tens of microseconds' work for the host): a busy connection that becomes ready during
+/// such a poll waits for it to end.
+pub const SWEEP_CHUNK: usize = 64;
 /// A pollable ready (or registered) this recently is hot (nanoseconds): polled every turn
 /// while few are hot (see `HOT_EVERY_TURN`).
 pub const HOT_WINDOW: u64 = 200_000_000;
@@ -59,7 +61,8 @@ pub const HOST_TURN_INTERVAL: u64 = 250_000;
 pub const HOT_EVERY_TURN: usize = 64;
 /// ...beyond it, only those active this recently (nanoseconds)...
 pub const BUSY_WINDOW: u64 = 10_000_000;
-/// ...and the other hot ones this often (nanoseconds)...
+/// ...and the other hot ones (the *warm*) all within this time (nanoseconds), a
+/// [`SWEEP_CHUNK`] at a time, each chunk its share of the time apart...
 pub const WARM_POLL_INTERVAL: u64 = 1_000_000;
 /// ...or, when polling them costs more than 1/20 of that, 20 × its cost apart (but at
 /// least every `SWEEP_INTERVAL`).
@@ -99,8 +102,10 @@ struct Reactor {
     /// A timer for the instant a waiting turn must end by (the next sweep, or the next
     /// poll of the warm sources), kept while that instant stands.
     timer: Option<(u64, Pollable)>,
-    /// When the hot sources that are not busy are next polled.
+    /// When the next chunk of the hot sources that are not busy is polled.
     next_warm_poll: u64,
+    /// The key the next chunk of warm sources starts from (0: from the start).
+    warm_from: usize,
     /// What the last sweep cost the host per pollable (ns).
     cost_per_pollable: u64,
     /// The clock at the start of the last turn: new sources take it as their start
@@ -142,16 +147,27 @@ impl Reactor {
     }
 
     /// Of the hot sources someone waits on (`hot`), those to poll this turn: all of them
-    /// when they are few or the warm ones are due, else the busy ones.
+    /// when they are few; else the busy ones, and, when due, the next chunk of the warm
+    /// ones (a poll of hundreds would hold up every busy connection for its whole cost).
     fn this_turns(&mut self, hot: Vec<usize>, now: u64) -> Vec<usize> {
-        if hot.len() <= HOT_EVERY_TURN || now >= self.next_warm_poll {
-            let cost = self.cost_per_pollable.saturating_mul(hot.len() as u64);
-            let interval = cost.saturating_mul(WARM_COST_SHARE).clamp(WARM_POLL_INTERVAL, SWEEP_INTERVAL);
-            self.next_warm_poll = now.saturating_add(interval);
+        if hot.len() <= HOT_EVERY_TURN {
             return hot;
         }
         let sources = &self.sources;
-        hot.into_iter().filter(|&key| now.saturating_sub(sources[key].last_active) <= BUSY_WINDOW).collect()
+        let (mut keys, mut warm): (Vec<usize>, Vec<usize>) =
+            hot.into_iter().partition(|&key| now.saturating_sub(sources[key].last_active) <= BUSY_WINDOW);
+        if now >= self.next_warm_poll && !warm.is_empty() {
+            warm.sort_unstable();
+            let start = warm.partition_point(|&key| key < self.warm_from);
+            let end = (start + SWEEP_CHUNK).min(warm.len());
+            keys.extend_from_slice(&warm[start..end]);
+            self.warm_from = warm.get(end).copied().unwrap_or(0);
+            let cost = self.cost_per_pollable.saturating_mul(warm.len() as u64);
+            let interval = cost.saturating_mul(WARM_COST_SHARE).clamp(WARM_POLL_INTERVAL, SWEEP_INTERVAL);
+            let chunks = warm.len().div_ceil(SWEEP_CHUNK) as u64;
+            self.next_warm_poll = now.saturating_add(interval / chunks);
+        }
+        keys
     }
 
     /// The instant a waiting turn must end by: the next sweep, or the next poll of the
