@@ -241,6 +241,16 @@ impl Reactor {
         now.saturating_sub(self.last_host_turn) >= HOST_TURN_INTERVAL
     }
 
+    /// Gives the host's loop its turn, if due, when no source is polled. The WIT provider
+    /// calls into here on every call, mostly with nobody waiting: a consumer whose own
+    /// polls always find something ready (one flooding connection) would otherwise never
+    /// let the host notice the other sockets.
+    fn host_turn_alone_if_due(&mut self, now: u64) {
+        if self.host_turn_due(now) {
+            self.poll(&[], Also::HostTurn, now);
+        }
+    }
+
     /// How to poll without waiting: with a host turn when one is due.
     fn ready_now(&self, now: u64) -> Also {
         if self.host_turn_due(now) {
@@ -458,6 +468,7 @@ fn poll_sources(without_waiting: bool) -> bool {
                 // (the WIT provider calls this on every call, with no waiters: looking at
                 // every source each time would make each call O(connections)).
                 reactor.next_sweep = now.saturating_add(reactor.sweep_interval.max(SWEEP_INTERVAL));
+                reactor.host_turn_alone_if_due(now);
                 return None;
             }
             let to_wake = reactor.sweep(&all, now);
@@ -468,6 +479,7 @@ fn poll_sources(without_waiting: bool) -> bool {
         }
         if hot.is_empty() {
             // Not waiting, and only cold sources wait: they are swept in their time.
+            reactor.host_turn_alone_if_due(now);
             return Some(Vec::new());
         }
         let hot_count = hot.len();
