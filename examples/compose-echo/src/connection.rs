@@ -15,7 +15,7 @@ use crate::bindings::wasio::streams::types::{Error, Reader, Writer};
 const CHUNK: i64 = 256 * 1024;
 /// The most lines echoed in one step, so a client that sends many short lines gives the
 /// others their turn (its reader pollable is ready again at once if more are buffered).
-const LINES_PER_STEP: usize = 64;
+const LINES_PER_STEP: usize = 16;
 
 /// How a client's bytes are read before they are sent back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -97,7 +97,7 @@ fn main() -> ExitCode {
 }
 
 /// What a pollable in the poller was subscribed for.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Waiter {
     Server,
     /// Accepting is paused after a failed accept until this timer fires.
