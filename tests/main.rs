@@ -27,3 +27,4 @@ mod tcp_nodelay;
 mod tls;
 mod wit_provider;
 mod wit_reader_pollable;
+mod wit_tls;

@@ -132,6 +132,9 @@ struct ServerState {
     closed: bool,
     serve_forever_running: bool,
     clients: Slab<WeakTransport>,
+    /// TLS handshakes under way: their clients are not queued yet, and no pollable of
+    /// the listener shows their progress.
+    handshaking: usize,
 }
 
 /// What happens to an accepted connection.
@@ -256,6 +259,7 @@ async fn serve_on(
                 closed: false,
                 serve_forever_running: false,
                 clients: Slab::new(),
+                handshaking: 0,
             }),
             changed: Notify::new(),
             on_accept,
@@ -358,6 +362,8 @@ impl Server {
         let serving = state.serving && !queued;
         let look_again_shortly = || wasip2::clocks::monotonic_clock::subscribe_duration(LOOK_AGAIN_NANOS);
         match state.listeners.as_slice() {
+            // A handshake goes on only during calls into the component: call again soon.
+            _ if !queued && state.handshaking > 0 => look_again_shortly(),
             [listener] if serving => {
                 let pollable = listener.socket.subscribe();
                 state.handed_out_pollables = true;
@@ -563,10 +569,13 @@ fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream,
     if transport.is_tls() {
         // asyncio's SSL protocol completes the handshake before it hands the connection
         // over; a failed one only closes the connection (asyncio logs it at debug level).
+        server.state.borrow_mut().handshaking += 1;
         let server = Rc::downgrade(server);
         runtime::spawn(async move {
-            if transport.handshake().await.is_ok() {
-                if let Some(server) = server.upgrade() {
+            let completed = transport.handshake().await.is_ok();
+            if let Some(server) = server.upgrade() {
+                server.state.borrow_mut().handshaking -= 1;
+                if completed {
                     hand_over(&server, transport);
                 }
             }

@@ -69,6 +69,18 @@ impl StreamWriter {
         self.transport.start_tls(session).await
     }
 
+    /// [`start_tls`](Self::start_tls) with asyncio's `ssl_handshake_timeout` (`None`: the
+    /// 60 s default; zero is refused with asyncio's message). For the WIT's `start-tls`.
+    pub(crate) async fn start_tls_within(
+        &self,
+        config: crate::TlsUpgrade,
+        server_hostname: Option<&str>,
+        handshake_timeout: Option<std::time::Duration>,
+    ) -> Result<()> {
+        let (handshake_timeout, _) = crate::tls::arguments::timeouts(true, handshake_timeout, None)?;
+        self.transport.start_tls(config.session(server_hostname, handshake_timeout)?).await
+    }
+
     /// Non-waiting `drain`: true once the queue is at or below the low-water mark.
     pub fn try_drain(&self) -> Result<bool> {
         self.transport.try_drain()

@@ -37,17 +37,12 @@ pub async fn provider_with(config: ProviderConfig) -> Provider {
 
 /// `open-connection` options with only a limit.
 pub fn limit(limit: u64) -> Option<ConnectOptions> {
-    Some(ConnectOptions {
-        limit: Some(limit),
-        local_address: None,
-        happy_eyeballs_delay_ms: None,
-        timeout_ms: None,
-    })
+    Some(ConnectOptions { limit: Some(limit), ..ConnectOptions::default() })
 }
 
 /// `start-server` options.
 pub fn server_options(limit: Option<u64>, start_serving: Option<bool>) -> Option<ServerOptions> {
-    Some(ServerOptions { limit, backlog: None, start_serving })
+    Some(ServerOptions { limit, start_serving, ..ServerOptions::default() })
 }
 
 /// A provider connected (`open-connection`) to a native peer; returns the peer's socket.

@@ -1,9 +1,9 @@
 //! Between the Rust API's types and the WIT's.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use super::bindings::exports::wasio::streams::types as wit;
+use super::tls::{self, millis};
 use crate::error::{Error, Overrun};
 use crate::{net, ConnectOptions, ServerOptions, DEFAULT_LIMIT};
 
@@ -29,8 +29,10 @@ impl From<Error> for wit::Error {
             Error::Closed(_) => wit::Error::Closed,
             Error::Busy(_) => wit::Error::Busy,
             Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
+            Error::Ssl { kind, message } => tls::error(kind, message),
+            Error::NotImplemented(message) => wit::Error::NotImplemented(message.to_string()),
             // The WIT has no variant of their own for these: the message names the cause.
-            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_) | Error::WrongMode(_) | Error::Ssl { .. } | Error::NotImplemented(_)) => {
+            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_) | Error::WrongMode(_)) => {
                 wit::Error::Other(error.to_string())
             }
             Error::Other(message) => wit::Error::Other(message),
@@ -61,9 +63,12 @@ pub(super) fn connect_options(options: Option<wit::ConnectOptions>) -> Result<Co
     Ok(ConnectOptions {
         limit: limit(options.limit)?,
         local_addr: options.local_address.map(net::from_wasi),
-        happy_eyeballs_delay: options.happy_eyeballs_delay_ms.map(|ms| Duration::from_millis(ms.into())),
-        timeout: options.timeout_ms.map(|ms| Duration::from_millis(ms.into())),
-        ..ConnectOptions::default()
+        happy_eyeballs_delay: millis(options.happy_eyeballs_delay_ms),
+        timeout: millis(options.timeout_ms),
+        ssl: options.ssl.map(tls::client_config).transpose()?,
+        server_hostname: options.server_hostname,
+        ssl_handshake_timeout: millis(options.ssl_handshake_timeout_ms),
+        ssl_shutdown_timeout: millis(options.ssl_shutdown_timeout_ms),
     })
 }
 
@@ -77,6 +82,9 @@ pub(super) fn server_options(options: Option<wit::ServerOptions>) -> Result<Serv
         if let Some(start) = options.start_serving {
             result.start_serving = start;
         }
+        result.ssl = options.ssl.map(tls::server_config).transpose()?;
+        result.ssl_handshake_timeout = millis(options.ssl_handshake_timeout_ms);
+        result.ssl_shutdown_timeout = millis(options.ssl_shutdown_timeout_ms);
     }
     Ok(result)
 }

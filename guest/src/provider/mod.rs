@@ -23,5 +23,6 @@ pub mod bindings {
 
 mod convert;
 mod resources;
+mod tls;
 
 pub use resources::{Provider, ReaderResource, ServerResource, WriterResource};

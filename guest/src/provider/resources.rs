@@ -7,7 +7,7 @@ use wasip2::io::poll::Pollable;
 use super::bindings::exports::wasio::streams::types::{
     self as wit, Guest, GuestReader, GuestServer, GuestWriter,
 };
-use super::convert;
+use super::{convert, tls};
 use crate::core::{SearchState, Separators};
 use crate::error::Error;
 use crate::runtime;
@@ -220,6 +220,22 @@ impl GuestWriter for WriterResource {
 
     fn sockname(&self) -> WitResult<wit::IpSocketAddress> {
         now(|| self.0.sockname()).map(convert::address)
+    }
+
+    fn start_tls(
+        &self,
+        config: wit::TlsUpgrade,
+        server_hostname: Option<String>,
+        ssl_handshake_timeout_ms: Option<u32>,
+    ) -> WitResult<()> {
+        let config = tls::upgrade(config)?;
+        let timeout = tls::millis(ssl_handshake_timeout_ms);
+        wait(self.0.start_tls_within(config, server_hostname.as_deref(), timeout))
+    }
+
+    fn tls_info(&self) -> Option<wit::TlsInfo> {
+        runtime::run_pending();
+        self.0.tls_info().map(tls::info)
     }
 }
 
