@@ -28,7 +28,8 @@ pub enum Command {
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
     /// The tokio reference echo server (current-thread runtime; lines: read_until +
-    /// write_all, chunks: read + write_all). Prints `Serving on ADDR` when ready.
+    /// write_all, chunks: read + write_all; TLS with --tls-cert/--tls-key). Prints
+    /// `Serving on ADDR` when ready.
     ServeTokio {
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
@@ -37,6 +38,12 @@ pub enum Command {
         port: u16,
         #[arg(long, value_enum, default_value = "lines")]
         echo: Echo,
+        /// Serve TLS (tokio-rustls, ring) with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
@@ -46,7 +53,7 @@ pub struct RunArgs {
     #[arg(
         long = "scenario",
         value_delimiter = ',',
-        default_value = "lines,bulk,churn,idle,startup,flood,noread,slowloris,fdlimit"
+        default_value = "lines,bulk,churn,idle,startup,flood,noread,slowloris,fdlimit,tls"
     )]
     pub scenarios: Vec<ScenarioName>,
 
@@ -89,6 +96,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
 
+    /// `tls`: the load generator offers only this cipher suite (e.g.
+    /// TLS13_CHACHA20_POLY1305_SHA256) instead of rustls' list, whose first, AES-256-GCM, every
+    /// server picks.
+    #[arg(long, value_name = "SUITE")]
+    pub tls_suite: Option<String>,
+
     /// Pin the load generator to the last CPU and the servers to the others.
     #[arg(long)]
     pub pin: bool,
@@ -119,6 +132,9 @@ pub enum ScenarioName {
     Slowloris,
     /// The server under a low open-file limit while more clients connect than it can hold.
     Fdlimit,
+    /// TLS (certificates made at run time): handshakes/s (connect, one line, close),
+    /// 1-connection lines, bulk; against tokio-rustls and asyncio `ssl=`.
+    Tls,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,8 @@ const fn no_echo(metric: Metric) -> Column {
 pub struct Table {
     pub title: &'static str,
     pub columns: &'static [Column],
+    /// Its servers served TLS (the tokio row is tokio-rustls).
+    pub tls: bool,
 }
 
 /// Throughput, latency and memory of well-behaved clients.
@@ -54,6 +56,7 @@ pub const THROUGHPUT: Table = Table {
         line(Metric::EchoAfterVanishMillis),
         line(Metric::FreshAfterVanishMillis),
     ],
+    tls: false,
 };
 
 /// A probe client's 32-byte echoes while other clients misbehave.
@@ -73,6 +76,7 @@ pub const PROBE: Table = Table {
         line(Metric::SlowlorisProbeP99Millis),
         line(Metric::SlowlorisProbeMaxMillis),
     ],
+    tls: false,
 };
 
 /// What the hostile clients cost the server.
@@ -87,11 +91,25 @@ pub const COST: Table = Table {
         line(Metric::FdLimitEchoMillis),
         line(Metric::FdLimitRecoveryMillis),
     ],
+    tls: false,
 };
 
 pub const STARTUP: Table = Table {
     title: "Startup, spawn to `Serving on` (ms; for ours the first start has an empty wasmtime cache)",
     columns: &[no_echo(Metric::FirstStartMillis), no_echo(Metric::SecondStartMillis)],
+    tls: false,
 };
 
-pub const TABLES: [Table; 4] = [THROUGHPUT, PROBE, COST, STARTUP];
+/// The echoes over TLS: the same run-time certificate on every server, full handshakes.
+pub const TLS: Table = Table {
+    title: "TLS (every server with the same certificate; full handshakes, no resumption)",
+    columns: &[
+        line(Metric::TlsHandshakesPerSec),
+        line(Metric::TlsSingleRequestsPerSec),
+        line(Metric::TlsSingleP99Micros),
+        chunk(Metric::TlsBulkMibPerSec),
+    ],
+    tls: true,
+};
+
+pub const TABLES: [Table; 5] = [THROUGHPUT, PROBE, COST, TLS, STARTUP];

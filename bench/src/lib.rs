@@ -4,14 +4,17 @@
 //! Modules, one concept each: [`cli`] (the command line), [`settings`] (durations and sizes),
 //! [`limits`] (open files, ephemeral ports), [`echo`] (the line and the chunk echo every server
 //! runs), [`servers`] (which servers, starting and stopping them), [`tokio_echo`] (the tokio
-//! reference server), [`process_memory`] (a server's RSS),
+//! reference server), [`tls_echo`] (its TLS), [`certs`] (the TLS scenario's CA and
+//! certificate), [`tls_client`] (the load generator's TLS), [`process_memory`] (a server's RSS),
 //! [`process_cpu`] (its CPU use), [`line_payload`] / [`bulk_payload`] (what is sent and how
-//! the echo is checked), [`deadline`] (a timeout on every await), [`scenario`] (the load
+//! the echo is checked), [`deadline`] (a timeout on every await), [`server_close`] (the
+//! server's close after the last echo), [`scenario`] (the load
 //! patterns), [`metric`] (what is measured), [`column`] (a metric with an echo, and the
 //! tables), [`samples`] (measurements and their medians), [`targets`] (the goals, PASS/FAIL),
 //! [`plan`] (repetitions × scenarios × servers), [`report`] (the markdown).
 
 pub mod bulk_payload;
+pub mod certs;
 pub mod cli;
 pub mod column;
 pub mod cpu_pinning;
@@ -27,9 +30,12 @@ pub mod process_memory;
 pub mod report;
 pub mod samples;
 pub mod scenario;
+pub mod server_close;
 pub mod servers;
 pub mod settings;
 pub mod targets;
+pub mod tls_client;
+pub mod tls_echo;
 pub mod tokio_echo;
 
 use std::process::ExitCode;
@@ -43,7 +49,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => plan::run(args),
-        Command::ServeTokio { host, port, echo } => tokio_echo::serve(&host, port, echo),
+        Command::ServeTokio { host, port, echo, tls_cert, tls_key } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => tls_echo::acceptor(&cert, &key).map(Some),
+                _ => Ok(None),
+            };
+            tls.and_then(|tls| tokio_echo::serve(&host, port, echo, tls))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

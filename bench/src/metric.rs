@@ -62,6 +62,13 @@ pub enum Metric {
     FdLimitRecoveryMillis,
     FirstStartMillis,
     SecondStartMillis,
+    /// `tls`: connections per second, each connect + full handshake + one echoed line + close.
+    TlsHandshakesPerSec,
+    /// `tls`: 1 connection, 1 line in flight, 64-byte lines, as `lines`.
+    TlsSingleRequestsPerSec,
+    TlsSingleP99Micros,
+    /// `tls`: the bulk payload over one connection, as `bulk`.
+    TlsBulkMibPerSec,
 }
 
 impl Metric {
@@ -109,18 +116,35 @@ impl Metric {
             Metric::FdLimitRecoveryMillis => "recovery after fd limit ms".into(),
             Metric::FirstStartMillis => "first start ms (empty cache)".into(),
             Metric::SecondStartMillis => "second start ms (cached)".into(),
+            Metric::TlsHandshakesPerSec => "TLS handshakes/s".into(),
+            Metric::TlsSingleRequestsPerSec => "TLS 1 conn req/s".into(),
+            Metric::TlsSingleP99Micros => "TLS 1 conn p99 µs".into(),
+            Metric::TlsBulkMibPerSec => "TLS bulk MiB/s".into(),
         }
+    }
+
+    /// Measured over TLS (the tokio server is then tokio-rustls).
+    pub fn is_tls(self) -> bool {
+        matches!(
+            self,
+            Metric::TlsHandshakesPerSec
+                | Metric::TlsSingleRequestsPerSec
+                | Metric::TlsSingleP99Micros
+                | Metric::TlsBulkMibPerSec
+        )
     }
 
     /// Whether `server` can have this number at all (the guest's memory: only ours).
     pub fn applies_to(self, server: ServerKind) -> bool {
-        self != Metric::IdleGuestKibPerConnection || server.is_ours()
+        (self != Metric::IdleGuestKibPerConnection || server.is_ours())
+            && (!self.is_tls() || server.serves_tls())
     }
 
     pub fn higher_is_better(self) -> bool {
         !matches!(
             self,
             Metric::SingleP99Micros
+                | Metric::TlsSingleP99Micros
                 | Metric::FloodProbeP50Millis
                 | Metric::FloodProbeP99Millis
                 | Metric::FloodProbeMaxMillis
@@ -179,6 +203,7 @@ impl Metric {
                 format!("{value:.2}")
             }
             Metric::SingleP99Micros
+            | Metric::TlsSingleP99Micros
             | Metric::FloodProbeP50Millis
             | Metric::FloodProbeP99Millis
             | Metric::FloodProbeMaxMillis

@@ -143,6 +143,24 @@ pub fn standing_notes(
             ),
         ),
         (
+            Some(&[S::Tls]),
+            format!(
+                "tls: every server presents one ECDSA P-256 certificate for localhost made at run time \
+                 (rcgen, its own CA), with its TLS library's defaults — tokio-rustls (ring), asyncio \
+                 `start_server(ssl=)` (CPython's OpenSSL), ours rustls (ring) compiled to wasm inside the \
+                 component; compose-echo serves no TLS. The client is rustls (ring), verifying the chain \
+                 and the name, session resumption off: every connection is a full TLS 1.3 handshake. \
+                 Handshakes/s = {} connections, {} at a time: connect, handshake, one 64-byte line echoed, \
+                 close (close_notify + FIN); the client's own handshake work shares the machine. 1 conn = \
+                 as `lines` (handshake before the clock). Bulk = the bulk payload over one connection, \
+                 closed only after the whole echo came back (asyncio's SSL transport stops writing at the \
+                 peer's close_notify). A server that closes without close_notify fails the run, its \
+                 numbers kept.",
+                with_separators(settings.tls_handshakes as i64),
+                settings.tls_handshake_concurrency
+            ),
+        ),
+        (
             Some(&[S::Idle]),
             "guest KiB/idle conn (ours only): growth of the guest's linear memory per idle connection, as \
              the host reports it (WASIO_MEMORY_REPORT: the sum of the component's memories, which only \

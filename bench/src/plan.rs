@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::bulk_payload::BulkPayload;
+use crate::certs::BenchPki;
 use crate::cli::{RunArgs, ScenarioName};
 use crate::column::Column;
 use crate::cpu_pinning;
@@ -19,6 +20,7 @@ use crate::samples::{Failure, Samples};
 use crate::scenario::{startup, Measured, Run};
 use crate::servers::{Launcher, ServerKind, StartOptions};
 use crate::settings::Settings;
+use crate::tls_client::TlsClient;
 use crate::workspace_root;
 
 pub fn run(args: RunArgs) -> Result<()> {
@@ -55,6 +57,15 @@ pub fn run(args: RunArgs) -> Result<()> {
     let runs = Run::selected(&args.scenarios);
     let measure_startup = args.scenarios.contains(&ScenarioName::Startup);
     let payload = Arc::new(BulkPayload::new(settings.bulk_bytes, settings.bulk_write_size));
+    // One CA and certificate for the whole run, made now, and the client that trusts it.
+    let tls = match runs.iter().any(|run| run.is_tls()) {
+        true => {
+            let pki = BenchPki::new().context("making the TLS scenario's certificates")?;
+            let client = TlsClient::new(&pki.ca_pem, args.tls_suite.as_deref())?;
+            Some((pki, client))
+        }
+        false => None,
+    };
 
     // One thread for the load generator: the servers get the other core (ours, with its
     // multi-threaded host, competes for both).
@@ -62,11 +73,15 @@ pub fn run(args: RunArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("building the tokio runtime")?;
+    let tls = tls.as_ref().map(|(pki, client)| (pki, client));
     let samples =
-        runtime.block_on(measure_all(&launcher, &servers, &runs, measure_startup, &settings, &payload));
+        runtime.block_on(measure_all(&launcher, &servers, &runs, measure_startup, &settings, &payload, tls));
     drop(runtime);
 
     notes.extend(standing_notes(&args.scenarios, &settings, &limits, &payload, &log_dir));
+    if let (Some(suite), Some(_)) = (&args.tls_suite, &tls) {
+        notes.push(format!("tls: the client offered only {suite} (--tls-suite)."));
+    }
     notes.push(format!(
         "The whole run took {:.0} s; load average (1 min) {} before, {} after — other work on the \
          machine shows up in these numbers.",
@@ -101,17 +116,18 @@ async fn measure_all(
     measure_startup: bool,
     settings: &Settings,
     payload: &Arc<BulkPayload>,
+    tls: Option<(&BenchPki, &TlsClient)>,
 ) -> Samples {
     let mut samples = Samples::default();
     let repetitions = settings.repetitions;
     for repetition in 1..=repetitions {
         for &run in runs {
-            for &server in servers {
+            for &server in servers.iter().filter(|&&server| run.applies_to(server)) {
                 let label = run.label(settings);
                 eprint!("[{repetition}/{repetitions}] {label} · {}: ", server.name());
                 let log_name = format!("{repetition}-{}-{}", run.slug(), server.name());
                 let column = |metric| Column { metric, echo: Some(run.echo()) };
-                let measured = measure_one(launcher, server, run, settings, payload, &log_name).await;
+                let measured = measure_one(launcher, server, run, settings, payload, tls, &log_name).await;
                 let (values, summary, failure) = match measured {
                     Ok(Measured { values, summary, failure }) => (values, summary, failure),
                     Err(error) => (Vec::new(), String::new(), Some(error)),
@@ -184,13 +200,22 @@ async fn measure_one(
     run: Run,
     settings: &Settings,
     payload: &Arc<BulkPayload>,
+    tls: Option<(&BenchPki, &TlsClient)>,
     log_name: &str,
 ) -> Result<Measured> {
-    let options =
-        StartOptions { echo: Some(run.echo()), env: &[], open_files: run.open_files_limit(settings) };
+    let (pki, tls_client) = match tls {
+        Some((pki, client)) if run.is_tls() => (Some(pki), Some(client)),
+        _ => (None, None),
+    };
+    let options = StartOptions {
+        echo: Some(run.echo()),
+        env: &[],
+        open_files: run.open_files_limit(settings),
+        tls: pki,
+    };
     let mut server = launcher.start(kind, log_name, &options).await?;
     let limit = run.time_limit(settings);
-    let measured = tokio::time::timeout(limit, run.measure(&server, settings, payload))
+    let measured = tokio::time::timeout(limit, run.measure(&server, settings, payload, tls_client))
         .await
         .unwrap_or_else(|_| Err(anyhow!("the run did not finish within {limit:?}")));
     let alive = server.check_alive();

@@ -68,12 +68,19 @@ fn render_table(out: &mut String, samples: &Samples, context: &ReportContext, ta
     let _ = writeln!(out, "### {}\n", table.title);
     table_header(out, "server", columns.iter().map(|&c| header(c, context)));
     echo_row(out, &columns);
-    for &server in &context.servers {
+    // A server that cannot run any of them (compose-echo over TLS) gets no row.
+    let servers: Vec<ServerKind> = context
+        .servers
+        .iter()
+        .copied()
+        .filter(|&server| columns.iter().any(|column| column.metric.applies_to(server)))
+        .collect();
+    for &server in &servers {
         let cells = columns.iter().map(|&c| cell(samples, server, c));
-        table_row(out, &server_label(server, context), cells);
+        table_row(out, &server_label(server, context, table.tls), cells);
     }
     out.push('\n');
-    ratios(out, samples, context, &columns);
+    ratios(out, samples, &servers, context, &columns, table.tls);
 }
 
 /// The first row: which echo the servers ran for each column.
@@ -86,9 +93,16 @@ fn echo_row(out: &mut String, columns: &[Column]) {
 }
 
 /// Each of ours ÷ each reference, per column: the ratio of the medians.
-fn ratios(out: &mut String, samples: &Samples, context: &ReportContext, columns: &[Column]) {
+fn ratios(
+    out: &mut String,
+    samples: &Samples,
+    servers: &[ServerKind],
+    context: &ReportContext,
+    columns: &[Column],
+    tls: bool,
+) {
     let (ours, references): (Vec<ServerKind>, Vec<ServerKind>) =
-        context.servers.iter().partition(|server| server.is_ours());
+        servers.iter().partition(|server| server.is_ours());
     if references.is_empty() || ours.is_empty() {
         return;
     }
@@ -106,7 +120,7 @@ fn ratios(out: &mut String, samples: &Samples, context: &ReportContext, columns:
                     _ => "—".into(),
                 }
             });
-            table_row(out, &format!("{} ÷ {}", server.name(), reference.name()), cells);
+            table_row(out, &format!("{} ÷ {}", server.name(), reference.name_over(tls)), cells);
         }
     }
     out.push('\n');
@@ -156,13 +170,16 @@ fn notes(out: &mut String, samples: &Samples, context: &ReportContext) {
     }
 }
 
-fn server_label(server: ServerKind, context: &ReportContext) -> String {
+fn server_label(server: ServerKind, context: &ReportContext, tls: bool) -> String {
     match server {
-        ServerKind::Tokio => "tokio (current-thread)".into(),
-        ServerKind::Asyncio => match &context.python_version {
-            Some(version) => format!("asyncio (CPython {version})"),
-            None => "asyncio".into(),
-        },
+        ServerKind::Tokio => format!("{} (current-thread)", server.name_over(tls)),
+        ServerKind::Asyncio => {
+            let ssl = if tls { " ssl=" } else { "" };
+            match &context.python_version {
+                Some(version) => format!("asyncio{ssl} (CPython {version})"),
+                None => format!("asyncio{ssl}"),
+            }
+        }
         ServerKind::EchoServer | ServerKind::ComposeEcho => format!("{} (host)", server.name()),
     }
 }

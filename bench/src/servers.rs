@@ -1,6 +1,7 @@
 //! The servers under test, and starting one, learning its address from its
 //! `Serving on ADDR` line, watching it and stopping it.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::certs::BenchPki;
 use crate::cli::{RunArgs, ServerChoice};
 use crate::cpu_pinning;
 use crate::echo::Echo;
@@ -42,9 +44,22 @@ impl ServerKind {
         }
     }
 
+    /// Its name in a table of TLS runs or not: the tokio server serves TLS with tokio-rustls.
+    pub fn name_over(self, tls: bool) -> &'static str {
+        match self {
+            ServerKind::Tokio if tls => "tokio-rustls",
+            _ => self.name(),
+        }
+    }
+
     /// wasio's components, as opposed to the references they are compared with.
     pub fn is_ours(self) -> bool {
         self.component_file().is_some()
+    }
+
+    /// Whether it can serve TLS (compose-echo's provider has no `ssl` option yet).
+    pub fn serves_tls(self) -> bool {
+        self != ServerKind::ComposeEcho
     }
 
     pub fn component_file(self) -> Option<&'static str> {
@@ -72,6 +87,8 @@ pub struct StartOptions<'a> {
     /// RLIMIT_NOFILE (soft and hard, as `ulimit -n` sets them) for the server process;
     /// None: it inherits the bench's.
     pub open_files: Option<u64>,
+    /// Serve TLS with this PKI's certificate and key (ours read them through `host --dir`).
+    pub tls: Option<&'a BenchPki>,
 }
 
 /// Knows where every server's program is and how to start it.
@@ -170,7 +187,7 @@ impl Launcher {
     ) -> Result<RunningServer> {
         let log_path = self.log_dir.join(format!("{log_name}.log"));
         let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
-        let mut command = self.command(kind, &log_path, options.echo)?;
+        let mut command = self.command(kind, &log_path, options.echo, options.tls)?;
         command
             .envs(options.env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
@@ -247,7 +264,20 @@ impl Launcher {
         })
     }
 
-    fn command(&self, kind: ServerKind, log_path: &Path, echo: Option<Echo>) -> Result<Command> {
+    fn command(
+        &self,
+        kind: ServerKind,
+        log_path: &Path,
+        echo: Option<Echo>,
+        tls: Option<&BenchPki>,
+    ) -> Result<Command> {
+        if tls.is_some() && !kind.serves_tls() {
+            bail!("{} cannot serve TLS", kind.name());
+        }
+        // Every server takes the same two options for its certificate and key.
+        let tls_args = tls.map(|pki| {
+            [OsString::from("--tls-cert"), pki.cert_path().into(), "--tls-key".into(), pki.key_path().into()]
+        });
         let mut command;
         match kind {
             ServerKind::Tokio => {
@@ -256,18 +286,26 @@ impl Launcher {
                 if let Some(echo) = echo {
                     command.args(["--echo", echo.value()]);
                 }
+                command.args(tls_args.into_iter().flatten());
             }
             ServerKind::Asyncio => {
                 let python = self.python.as_ref().ok_or_else(|| anyhow!("no Python found"))?;
                 command = Command::new(&python.executable);
-                command.arg(&self.asyncio_script).args(["127.0.0.1", "0"]);
+                command.arg(&self.asyncio_script);
                 command.args(echo.map(Echo::flag));
+                command.args(tls_args.into_iter().flatten());
+                command.args(["127.0.0.1", "0"]);
             }
             ServerKind::EchoServer | ServerKind::ComposeEcho => {
                 let component = self.component_dir.join(kind.component_file().expect("a component"));
                 command = Command::new(&self.host_binary);
-                command.arg(component).args(["--", "127.0.0.1", "0"]);
+                if let Some(pki) = tls {
+                    command.arg("--dir").arg(pki.dir());
+                }
+                command.arg(component).arg("--");
                 command.args(echo.map(Echo::flag));
+                command.args(tls_args.into_iter().flatten());
+                command.args(["127.0.0.1", "0"]);
                 command.env("WASIO_MEMORY_REPORT", memory_report_path(log_path));
             }
         }

@@ -33,6 +33,9 @@ pub struct Settings {
     pub fdlimit_open_files: u64,
     pub fdlimit_clients: usize,
     pub fdlimit_window: Duration,
+    /// `tls`: connections the handshake run opens (each a full handshake), and how many at a time.
+    pub tls_handshakes: usize,
+    pub tls_handshake_concurrency: usize,
     /// The longest any single read, write or connect may take before the server is declared stuck.
     pub io_timeout: Duration,
     /// The longest a server may take to print `Serving on` (a cold compile included).
@@ -64,6 +67,8 @@ impl Settings {
             fdlimit_open_files: 1_024,
             fdlimit_clients: 2_000,
             fdlimit_window: seconds(None, 5.0, 2.0),
+            tls_handshakes: if quick { 500 } else { 2_000 },
+            tls_handshake_concurrency: 32,
             io_timeout: Duration::from_secs(10),
             startup_timeout: Duration::from_secs(60),
         }

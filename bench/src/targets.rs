@@ -9,8 +9,10 @@ use crate::servers::ServerKind;
 /// What a column's median must satisfy.
 #[derive(Clone, Copy, Debug)]
 pub enum Bound {
-    /// At most this many times asyncio's median in the same column (same run, same echo).
-    AtMostTimesAsyncio(f64),
+    /// At most this many times a reference's median in the same column (same run, same echo).
+    AtMostTimes(ServerKind, f64),
+    /// At least this many times a reference's median in the same column.
+    AtLeastTimes(ServerKind, f64),
     /// Strictly below this value.
     Below(f64),
 }
@@ -28,20 +30,28 @@ const fn chunk(metric: Metric, bound: Bound) -> Target {
     Target { column: Column { metric, echo: Some(Echo::Chunks) }, bound }
 }
 
+const ASYNCIO: ServerKind = ServerKind::Asyncio;
+
 /// Fairness under hostile clients (issue 9): a probe's p99 at most 1.5× asyncio's; at the
-/// descriptor limit, under 5% of a core and under one log line a second.
-pub const TARGETS: [Target; 6] = [
-    chunk(Metric::FloodProbeP99Millis, Bound::AtMostTimesAsyncio(1.5)),
-    line(Metric::FloodProbeP99Millis, Bound::AtMostTimesAsyncio(1.5)),
-    line(Metric::NoReadProbeP99Millis, Bound::AtMostTimesAsyncio(1.5)),
-    line(Metric::SlowlorisProbeP99Millis, Bound::AtMostTimesAsyncio(1.5)),
+/// descriptor limit, under 5% of a core and under one log line a second. TLS (issue 10): at
+/// or above asyncio on every figure, bulk at least half of tokio-rustls'.
+pub const TARGETS: [Target; 11] = [
+    chunk(Metric::FloodProbeP99Millis, Bound::AtMostTimes(ASYNCIO, 1.5)),
+    line(Metric::FloodProbeP99Millis, Bound::AtMostTimes(ASYNCIO, 1.5)),
+    line(Metric::NoReadProbeP99Millis, Bound::AtMostTimes(ASYNCIO, 1.5)),
+    line(Metric::SlowlorisProbeP99Millis, Bound::AtMostTimes(ASYNCIO, 1.5)),
     line(Metric::FdLimitCpuPercent, Bound::Below(5.0)),
     line(Metric::FdLimitLogLinesPerSec, Bound::Below(1.0)),
+    line(Metric::TlsHandshakesPerSec, Bound::AtLeastTimes(ASYNCIO, 1.0)),
+    line(Metric::TlsSingleRequestsPerSec, Bound::AtLeastTimes(ASYNCIO, 1.0)),
+    line(Metric::TlsSingleP99Micros, Bound::AtMostTimes(ASYNCIO, 1.0)),
+    chunk(Metric::TlsBulkMibPerSec, Bound::AtLeastTimes(ASYNCIO, 1.0)),
+    chunk(Metric::TlsBulkMibPerSec, Bound::AtLeastTimes(ServerKind::Tokio, 0.5)),
 ];
 
 /// A target's outcome for one server.
 pub struct Verdict {
-    /// What was compared: `0.83× asyncio` or `2.1`.
+    /// What was compared: `0.83×` (of the reference) or `2.1`.
     pub shown: String,
     pub pass: bool,
 }
@@ -51,8 +61,14 @@ impl Target {
     pub fn describe(&self) -> String {
         let echo = self.column.echo.map_or(String::new(), |echo| format!(" ({} echo)", echo.name()));
         let header = self.column.metric.header((0, 0));
+        let tls = self.column.metric.is_tls();
         match self.bound {
-            Bound::AtMostTimesAsyncio(times) => format!("{header}{echo} ≤ {times}× asyncio's"),
+            Bound::AtMostTimes(reference, times) => {
+                format!("{header}{echo} ≤ {times}× {}'s", reference.name_over(tls))
+            }
+            Bound::AtLeastTimes(reference, times) => {
+                format!("{header}{echo} ≥ {times}× {}'s", reference.name_over(tls))
+            }
             Bound::Below(limit) => format!("{header}{echo} < {limit}"),
         }
     }
@@ -60,18 +76,25 @@ impl Target {
     /// None when a median it needs is missing.
     pub fn judge(&self, samples: &Samples, server: ServerKind) -> Option<Verdict> {
         let value = samples.median(server, self.column)?;
+        let ratio_to = |reference| {
+            let base = samples.median(reference, self.column)?;
+            // Both at zero is as good as the reference.
+            Some(if base > 0.0 {
+                value / base
+            } else if value > 0.0 {
+                f64::INFINITY
+            } else {
+                1.0
+            })
+        };
         Some(match self.bound {
-            Bound::AtMostTimesAsyncio(times) => {
-                let base = samples.median(ServerKind::Asyncio, self.column)?;
-                // Both at zero is as good as asyncio.
-                let ratio = if base > 0.0 {
-                    value / base
-                } else if value > 0.0 {
-                    f64::INFINITY
-                } else {
-                    1.0
-                };
+            Bound::AtMostTimes(reference, times) => {
+                let ratio = ratio_to(reference)?;
                 Verdict { shown: format!("{ratio:.2}×"), pass: ratio <= times }
+            }
+            Bound::AtLeastTimes(reference, times) => {
+                let ratio = ratio_to(reference)?;
+                Verdict { shown: format!("{ratio:.2}×"), pass: ratio >= times }
             }
             Bound::Below(limit) => Verdict { shown: self.column.metric.format(value), pass: value < limit },
         })
@@ -100,6 +123,25 @@ mod tests {
         let other_echo = Column { echo: Some(Echo::Lines), ..target.column };
         let missing = target.judge(&samples_with(other_echo, 10.0, 1.0), ServerKind::EchoServer);
         assert!(missing.is_none(), "another echo's medians do not count");
+    }
+
+    #[test]
+    fn an_at_least_target_compares_with_its_own_reference() {
+        let target = TARGETS
+            .iter()
+            .find(|t| matches!(t.bound, Bound::AtLeastTimes(ServerKind::Tokio, _)))
+            .expect("the TLS bulk target against tokio-rustls");
+        let mut samples = Samples::default();
+        samples.record(ServerKind::Tokio, target.column, 100.0);
+        samples.record(ServerKind::Asyncio, target.column, 10.0);
+        samples.record(ServerKind::EchoServer, target.column, 50.0);
+        let at = target.judge(&samples, ServerKind::EchoServer).unwrap();
+        assert!(at.pass, "0.5× is at the bound");
+        assert_eq!(at.shown, "0.50×");
+        samples.record(ServerKind::EchoServer, target.column, 40.0);
+        samples.record(ServerKind::EchoServer, target.column, 40.0);
+        assert!(!target.judge(&samples, ServerKind::EchoServer).unwrap().pass, "median 40: 0.4×");
+        assert!(target.describe().contains("tokio-rustls"), "{}", target.describe());
     }
 
     #[test]

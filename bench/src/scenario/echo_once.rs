@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
@@ -35,16 +35,21 @@ pub async fn connect_and_echo(
     Ok(stream)
 }
 
-/// Sends line `sequence` of connection `id` on `stream` and checks it comes back.
-pub async fn echo_line(
-    stream: &mut TcpStream,
+/// Sends line `sequence` of connection `id` on `stream` (TCP or TLS) and checks it comes back.
+pub async fn echo_line<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     what: &str,
     id: usize,
     sequence: u64,
     io_timeout: Duration,
 ) -> Result<()> {
     let line = LineTemplate::new(id, LINE_LEN).line(sequence);
-    within(io_timeout, || format!("{what} {id}: writing"), stream.write_all(&line)).await?;
+    // The flush sends what TLS may still hold; on TCP it does nothing.
+    within(io_timeout, || format!("{what} {id}: writing"), async {
+        stream.write_all(&line).await?;
+        stream.flush().await
+    })
+    .await?;
     let mut echoed = vec![0u8; LINE_LEN];
     within(io_timeout, || format!("{what} {id}: waiting for the echo"), stream.read_exact(&mut echoed))
         .await?;

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use hdrhistogram::Histogram;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 use crate::deadline::within;
 use crate::line_payload::{excerpt, LineTemplate};
+use crate::server_close::{expect_close, ServerClose};
 
 /// Connections × lines in flight per connection × line length (newline included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct LinesOutcome {
     pub latency: Histogram<u64>,
     /// Fewest / most lines echoed on one connection in the measured window.
     pub fairness: f64,
+    /// Connections the server closed without a TLS close_notify.
+    pub closed_without_close_notify: usize,
 }
 
 impl LinesOutcome {
@@ -74,6 +77,7 @@ impl Window {
 struct ConnectionCount {
     served: u64,
     latency: Histogram<u64>,
+    close: ServerClose,
 }
 
 pub fn latency_histogram() -> Histogram<u64> {
@@ -81,7 +85,7 @@ pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("valid histogram bounds")
 }
 
-/// Runs `shape` against `address`: `warmup`, then `duration` measured.
+/// Runs `shape` against `address` over TCP: `warmup`, then `duration` measured.
 pub async fn run(
     address: SocketAddr,
     shape: LinesShape,
@@ -100,6 +104,20 @@ pub async fn run(
         stream.set_nodelay(true)?;
         streams.push(stream);
     }
+    run_on(streams, shape, warmup, duration, io_timeout).await
+}
+
+/// Runs `shape` on `streams` (one per connection, already open: TCP or TLS).
+pub async fn run_on<S>(
+    streams: Vec<S>,
+    shape: LinesShape,
+    warmup: Duration,
+    duration: Duration,
+    io_timeout: Duration,
+) -> Result<LinesOutcome>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let begin = Instant::now();
     let window = Window { measure_from: begin + warmup, stop_at: begin + warmup + duration };
     let mut connections = JoinSet::new();
@@ -108,11 +126,13 @@ pub async fn run(
     }
     let mut latency = latency_histogram();
     let mut served = Vec::with_capacity(shape.connections);
+    let mut closed_without_close_notify = 0;
     // The first failing connection ends the run; dropping the JoinSet aborts the others.
     while let Some(joined) = connections.join_next().await {
         let count = joined.context("a connection task panicked")??;
         latency.add(&count.latency).context("merging latency histograms")?;
         served.push(count.served);
+        closed_without_close_notify += usize::from(count.close == ServerClose::WithoutCloseNotify);
     }
     let most = served.iter().copied().max().unwrap_or(0);
     let fewest = served.iter().copied().min().unwrap_or(0);
@@ -123,19 +143,20 @@ pub async fn run(
         requests_per_sec: served.iter().sum::<u64>() as f64 / duration.as_secs_f64(),
         latency,
         fairness: fewest as f64 / most as f64,
+        closed_without_close_notify,
     })
 }
 
-async fn drive_connection(
+async fn drive_connection<S: AsyncRead + AsyncWrite + Unpin>(
     connection: usize,
-    mut stream: TcpStream,
+    mut stream: S,
     shape: LinesShape,
     window: Window,
     io_timeout: Duration,
 ) -> Result<ConnectionCount> {
     let template = LineTemplate::new(connection, shape.line_len);
     let line_len = shape.line_len;
-    let mut count = ConnectionCount { served: 0, latency: latency_histogram() };
+    let mut count = ConnectionCount { served: 0, latency: latency_histogram(), close: ServerClose::Clean };
     let mut sent_at: VecDeque<Instant> = VecDeque::with_capacity(shape.depth);
     let mut next_to_send = 0u64;
     let mut next_to_check = 0u64;
@@ -148,7 +169,7 @@ async fn drive_connection(
         next_to_send += 1;
     }
     sent_at.extend(repeat_n(Instant::now(), shape.depth));
-    within(io_timeout, || format!("connection {connection}: writing"), stream.write_all(&outgoing)).await?;
+    write_and_flush(&mut stream, &outgoing, connection, io_timeout).await?;
 
     while !sent_at.is_empty() {
         let read = within(
@@ -199,20 +220,26 @@ async fn drive_connection(
                 next_to_send += 1;
             }
             sent_at.extend(repeat_n(now, answered));
-            within(io_timeout, || format!("connection {connection}: writing"), stream.write_all(&outgoing))
-                .await?;
+            write_and_flush(&mut stream, &outgoing, connection, io_timeout).await?;
         }
     }
     // Close our side; the server should close its side without sending anything more.
     within(io_timeout, || format!("connection {connection}: closing"), stream.shutdown()).await?;
-    let extra = within(
-        io_timeout,
-        || format!("connection {connection}: waiting for the server to close"),
-        stream.read(&mut incoming),
-    )
-    .await?;
-    if extra != 0 {
-        bail!("connection {connection}: bytes after the last echo: {}", excerpt(&incoming[..extra]));
-    }
+    count.close = expect_close(&mut stream, || format!("connection {connection}"), io_timeout).await?;
     Ok(count)
+}
+
+/// Writes `bytes` and flushes: over TLS the last record may wait in the session until
+/// flushed; on TCP the flush does nothing.
+async fn write_and_flush<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    connection: usize,
+    io_timeout: Duration,
+) -> Result<()> {
+    within(io_timeout, || format!("connection {connection}: writing"), async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    })
+    .await
 }

@@ -6,11 +6,16 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use anyhow::Context;
+
+use super::tls::{self, TlsCase};
 use super::{bulk, churn, fdlimit, flood, idle, lines, noread, slowloris, LinesCase, Measured, Run};
 use crate::bulk_payload::BulkPayload;
 use crate::metric::Metric;
+use crate::server_close::ServerClose;
 use crate::servers::RunningServer;
 use crate::settings::Settings;
+use crate::tls_client::TlsClient;
 
 impl Measured {
     fn complete(values: Vec<(Metric, f64)>, summary: String) -> Measured {
@@ -24,10 +29,15 @@ impl Run {
         server: &RunningServer,
         settings: &Settings,
         payload: &Arc<BulkPayload>,
+        tls_client: Option<&TlsClient>,
     ) -> Result<Measured> {
         let address = server.address;
         let timeout = settings.io_timeout;
         Ok(match self {
+            Run::Tls(case) => {
+                let client = tls_client.context("a TLS run without a TLS client")?;
+                measure_tls(case, address, client, settings, payload).await?
+            }
             Run::Lines(case, _) => {
                 let outcome =
                     lines::run(address, case.shape(), settings.warmup, settings.duration, timeout).await?;
@@ -123,6 +133,64 @@ impl Run {
                 Measured::complete(values, outcome.summary())
             }
         })
+    }
+}
+
+async fn measure_tls(
+    case: TlsCase,
+    address: std::net::SocketAddr,
+    client: &TlsClient,
+    settings: &Settings,
+    payload: &BulkPayload,
+) -> Result<Measured> {
+    let timeout = settings.io_timeout;
+    Ok(match case {
+        TlsCase::Handshakes => {
+            let outcome = tls::handshakes(
+                address,
+                client,
+                settings.tls_handshakes,
+                settings.tls_handshake_concurrency,
+                timeout,
+            )
+            .await?;
+            Measured::complete(
+                vec![(Metric::TlsHandshakesPerSec, outcome.handshakes_per_sec)],
+                outcome.summary(),
+            )
+        }
+        TlsCase::Single => {
+            let shape = LinesCase::Single.shape();
+            let (outcome, cipher) =
+                tls::lines(address, client, shape, settings.warmup, settings.duration, timeout).await?;
+            let values = vec![
+                (Metric::TlsSingleRequestsPerSec, outcome.requests_per_sec),
+                (Metric::TlsSingleP99Micros, outcome.latency_micros(0.99)),
+            ];
+            let unclean = outcome.closed_without_close_notify > 0;
+            Measured::complete(values, format!("{} ({cipher})", outcome.summary())).unless_unclean(unclean)
+        }
+        TlsCase::Bulk => {
+            let (outcome, cipher) =
+                tls::bulk(address, client, payload, settings.bulk_write_size, timeout).await?;
+            let unclean = outcome.close == ServerClose::WithoutCloseNotify;
+            Measured::complete(
+                vec![(Metric::TlsBulkMibPerSec, outcome.mib_per_sec)],
+                format!("{} ({cipher})", outcome.summary()),
+            )
+            .unless_unclean(unclean)
+        }
+    })
+}
+
+impl Measured {
+    /// Keeps the numbers but fails the run if the server closed without a TLS close_notify.
+    fn unless_unclean(mut self, unclean: bool) -> Measured {
+        if unclean {
+            self.failure =
+                Some(anyhow::anyhow!("the server closed the connection without sending TLS close_notify"));
+        }
+        self
     }
 }
 

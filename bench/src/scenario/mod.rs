@@ -5,7 +5,8 @@
 //! Which echo each run uses: the line echo wherever clients send lines and wait for them
 //! (`lines`, `churn`, `idle`, `noread`, `slowloris`, `fdlimit`); both for the byte streams
 //! (`bulk`, `flood`) and for 64 pipelining connections, where a chunk echo answers many lines
-//! with one read and one write.
+//! with one read and one write. Over TLS (`tls`): the line echo for handshakes and one
+//! connection's lines, the chunk echo for bulk.
 
 pub mod bulk;
 pub mod churn;
@@ -19,14 +20,17 @@ pub mod noread;
 pub mod probe;
 pub mod slowloris;
 pub mod startup;
+pub mod tls;
 
 use std::time::Duration;
 
 use crate::cli::ScenarioName;
 use crate::echo::Echo;
 use crate::metric::Metric;
+use crate::servers::ServerKind;
 use crate::settings::Settings;
 use lines::LinesShape;
+use tls::TlsCase;
 
 /// The `lines` runs the table has columns for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +64,7 @@ pub enum Run {
     NoRead,
     Slowloris,
     FdLimit,
+    Tls(TlsCase),
 }
 
 /// What a run measured; `failure` is set if it stopped before measuring everything.
@@ -74,7 +79,8 @@ impl Run {
     pub fn selected(scenarios: &[ScenarioName]) -> Vec<Run> {
         use ScenarioName as S;
         let mut runs = Vec::new();
-        for scenario in [S::Lines, S::Bulk, S::Churn, S::Idle, S::Flood, S::Noread, S::Slowloris, S::Fdlimit]
+        for scenario in
+            [S::Lines, S::Bulk, S::Churn, S::Idle, S::Flood, S::Noread, S::Slowloris, S::Fdlimit, S::Tls]
         {
             if !scenarios.contains(&scenario) {
                 continue;
@@ -93,6 +99,11 @@ impl Run {
                 S::Noread => runs.push(Run::NoRead),
                 S::Slowloris => runs.push(Run::Slowloris),
                 S::Fdlimit => runs.push(Run::FdLimit),
+                S::Tls => runs.extend([
+                    Run::Tls(TlsCase::Handshakes),
+                    Run::Tls(TlsCase::Single),
+                    Run::Tls(TlsCase::Bulk),
+                ]),
                 S::Startup => {}
             }
         }
@@ -103,8 +114,24 @@ impl Run {
     pub fn echo(self) -> Echo {
         match self {
             Run::Lines(_, echo) | Run::Bulk(echo) | Run::Flood(echo) => echo,
-            Run::Churn | Run::Idle | Run::NoRead | Run::Slowloris | Run::FdLimit => Echo::Lines,
+            Run::Tls(TlsCase::Bulk) => Echo::Chunks,
+            Run::Churn
+            | Run::Idle
+            | Run::NoRead
+            | Run::Slowloris
+            | Run::FdLimit
+            | Run::Tls(TlsCase::Handshakes | TlsCase::Single) => Echo::Lines,
         }
+    }
+
+    /// Whether the servers serve TLS for it.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Run::Tls(_))
+    }
+
+    /// Whether `server` can take part (compose-echo serves no TLS).
+    pub fn applies_to(self, server: ServerKind) -> bool {
+        !self.is_tls() || server.serves_tls()
     }
 
     /// The server's RLIMIT_NOFILE for it, if not the bench's.
@@ -137,6 +164,14 @@ impl Run {
                 "fdlimit: ulimit -n {}, {} clients",
                 settings.fdlimit_open_files, settings.fdlimit_clients
             ),
+            Run::Tls(TlsCase::Handshakes) => format!(
+                "tls handshakes {} conns, {} at a time",
+                settings.tls_handshakes, settings.tls_handshake_concurrency
+            ),
+            Run::Tls(TlsCase::Single) => {
+                format!("tls lines {}, {echo} echo", LinesCase::Single.shape().label())
+            }
+            Run::Tls(TlsCase::Bulk) => format!("tls bulk {} MiB, {echo} echo", settings.bulk_bytes >> 20),
         }
     }
 
@@ -154,6 +189,9 @@ impl Run {
             Run::NoRead => "noread".into(),
             Run::Slowloris => "slowloris".into(),
             Run::FdLimit => "fdlimit".into(),
+            Run::Tls(TlsCase::Handshakes) => "tls-handshakes".into(),
+            Run::Tls(TlsCase::Single) => format!("tls-lines-1-{echo}"),
+            Run::Tls(TlsCase::Bulk) => format!("tls-bulk-{echo}"),
         }
     }
 
@@ -199,6 +237,9 @@ impl Run {
                 Metric::FdLimitEchoMillis,
                 Metric::FdLimitRecoveryMillis,
             ],
+            Run::Tls(TlsCase::Handshakes) => &[Metric::TlsHandshakesPerSec],
+            Run::Tls(TlsCase::Single) => &[Metric::TlsSingleRequestsPerSec, Metric::TlsSingleP99Micros],
+            Run::Tls(TlsCase::Bulk) => &[Metric::TlsBulkMibPerSec],
         }
     }
 
@@ -207,14 +248,14 @@ impl Run {
         let lines = settings.warmup + settings.duration;
         Duration::from_secs(120)
             + match self {
-                Run::Lines(..) => lines,
+                Run::Lines(..) | Run::Tls(TlsCase::Single) => lines,
                 Run::Idle => {
                     lines * 2 + Duration::from_secs(240) + idle::vanish_time_limit(settings.io_timeout)
                 }
                 Run::NoRead => settings.noread_duration,
                 Run::Slowloris => settings.slowloris_duration + Duration::from_secs(120),
                 Run::FdLimit => settings.fdlimit_window + fdlimit::RECOVERY_LIMIT,
-                Run::Bulk(_) | Run::Churn | Run::Flood(_) => Duration::ZERO,
+                Run::Bulk(_) | Run::Churn | Run::Flood(_) | Run::Tls(_) => Duration::ZERO,
             }
     }
 }
