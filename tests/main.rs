@@ -14,6 +14,7 @@ mod fairness;
 mod host_cli;
 mod mapped_address;
 mod overload;
+mod python_echo;
 mod sandbox_bad_clients;
 mod sandbox_limits;
 mod sandbox_policy;
