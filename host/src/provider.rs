@@ -54,6 +54,14 @@
 //! # }
 //! ```
 //!
+//! TLS (asyncio's `ssl=`) runs inside the provider: [`ConnectOptions::ssl`] with a
+//! [`TlsClientConfig`] (e.g. [`TlsClientConfig::with_ca_pem`]; the default trusts the
+//! bundled webpki roots) and `server_hostname`, [`ServerOptions::ssl`] with
+//! [`TlsServerConfig::from_pem`], [`Provider::start_tls`] on a live connection and
+//! [`Provider::tls_info`] for the session's details. A failed handshake is
+//! [`Error::Tls`] with its [`TlsErrorKind`]. The option records implement `Default`, so
+//! `ConnectOptions { ssl: Some(..), ..Default::default() }` names only what it sets.
+//!
 //! Rules that come from WASI 0.2 (see the WIT's doc comments):
 //! - A blocking call (`readline`, `accept`, `drain`, ...) holds the whole instance until it
 //!   completes: nothing else in this provider makes progress meanwhile, though native peers

@@ -9,7 +9,7 @@ pub struct ProviderConfig {
     pub network: NetworkPolicy,
     /// The guest's stdin: these bytes then EOF, or (`None`) the host's stdin.
     pub stdin: Option<Vec<u8>>,
-    /// Capture the guest's stdout in memory ([`Provider::captured_stdout`]) instead of
+    /// Capture the guest's stdout in memory ([`Provider::captured_stdout`](super::Provider::captured_stdout)) instead of
     /// inheriting the host's.
     pub capture_stdout: bool,
 }
@@ -26,7 +26,7 @@ impl ProviderConfig {
         self
     }
 
-    /// The guest's stdout goes to memory; see [`Provider::captured_stdout`].
+    /// The guest's stdout goes to memory; see [`Provider::captured_stdout`](super::Provider::captured_stdout).
     pub fn capture_stdout(mut self) -> Self {
         self.capture_stdout = true;
         self
