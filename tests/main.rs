@@ -26,6 +26,7 @@ mod streams_stream;
 mod streams_writer;
 mod tcp_nodelay;
 mod tls;
+mod tls_semantics;
 mod wit_provider;
 mod wit_reader_pollable;
 mod wit_tls;

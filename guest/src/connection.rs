@@ -80,10 +80,14 @@ pub async fn open_connection_with(
     }
     let has_ssl = options.ssl.is_some();
     let server_hostname = arguments::server_hostname(has_ssl, options.server_hostname.as_deref(), host)?;
-    let (handshake_timeout, _shutdown_timeout) =
+    let (handshake_timeout, shutdown_timeout) =
         arguments::timeouts(has_ssl, options.ssl_handshake_timeout, options.ssl_shutdown_timeout)?;
     let tls = match &options.ssl {
-        Some(config) => Some(config.session(server_hostname, handshake_timeout)?),
+        Some(config) => {
+            let mut session = config.session(server_hostname, handshake_timeout)?;
+            session.set_shutdown_timeout(shutdown_timeout);
+            Some(session)
+        }
         None => None,
     };
     let connect = async {

@@ -588,9 +588,11 @@ fn start_client(server: &Rc<ServerInner>, socket: TcpSocket, input: InputStream,
 /// A server-side TLS session for a new client, when the server serves TLS.
 fn tls_session(options: &ServerOptions) -> Result<Option<Box<dyn TlsLayer>>> {
     let Some(config) = &options.ssl else { return Ok(None) };
-    let (handshake, _shutdown) =
+    let (handshake, shutdown) =
         arguments::timeouts(true, options.ssl_handshake_timeout, options.ssl_shutdown_timeout)?;
-    config.session(handshake).map(Some)
+    let mut session = config.session(handshake)?;
+    session.set_shutdown_timeout(shutdown);
+    Ok(Some(session))
 }
 
 /// Gives a connection to the handler, as its own task, or to the accept queue.

@@ -20,7 +20,7 @@ mod tests;
 pub use read_buffer::{ReadBuffer, SearchState, DEFAULT_LIMIT};
 pub use read_size::ReadSize;
 pub use separators::Separators;
-pub use write_buffer::{WriteBuffer, WriteOutcome, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
+pub use write_buffer::{FlowControl, WriteBuffer, WriteOutcome, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 
 /// Result of one attempt at a read operation.
 #[derive(Debug, PartialEq)]

@@ -13,6 +13,19 @@ use crate::error::{Error, Result};
 pub const DEFAULT_HIGH_WATER: usize = 65536;
 /// asyncio's default low-water mark: `high / 4`.
 pub const DEFAULT_LOW_WATER: usize = DEFAULT_HIGH_WATER / 4;
+/// asyncio's SSL transport's default high-water mark
+/// (`constants.FLOW_CONTROL_HIGH_WATER_SSL_WRITE`, SP:852-858): 512 KiB.
+pub const SSL_DEFAULT_HIGH_WATER: usize = 512 * 1024;
+
+/// Whose write flow control the buffer follows: asyncio's socket transport's
+/// (`_FlowControlMixin`) or its SSL transport's (`SSLProtocol._control_app_writing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowControl {
+    /// 64 KiB / 16 KiB; pauses above the high-water mark; `set_limits` only pauses.
+    Tcp,
+    /// 512 KiB / 128 KiB; pauses at the high-water mark; `set_limits` pauses or resumes.
+    Ssl,
+}
 
 /// What `write()` did with the data. Never an error for connection problems.
 #[derive(Debug, PartialEq, Eq)]
@@ -29,6 +42,7 @@ pub enum WriteOutcome {
 #[derive(Debug)]
 pub struct WriteBuffer {
     queue: ByteQueue,
+    flow: FlowControl,
     high: usize,
     low: usize,
     paused: bool,
@@ -47,6 +61,7 @@ impl WriteBuffer {
     pub fn new() -> Self {
         WriteBuffer {
             queue: ByteQueue::default(),
+            flow: FlowControl::Tcp,
             high: DEFAULT_HIGH_WATER,
             low: DEFAULT_LOW_WATER,
             paused: false,
@@ -54,6 +69,16 @@ impl WriteBuffer {
             closing: false,
             lost: false,
         }
+    }
+
+    /// Switches to `flow`'s rules and default marks, as asyncio's writer does when its
+    /// transport becomes an SSL one (`ssl=`, `start_tls`).
+    pub fn use_flow_control(&mut self, flow: FlowControl) {
+        self.flow = flow;
+        let (low, high) = flow.default_limits();
+        (self.low, self.high) = (low, high);
+        self.paused = false;
+        self.maybe_pause();
     }
 
     /// asyncio's `transport.write(data)` (SE:1047-1084).
@@ -102,8 +127,9 @@ impl WriteBuffer {
             return Ok(WriteOutcome::Empty);
         }
         // `close()` with an empty buffer counts as lost at once (SE:857-865); with data
-        // still queued, writes keep being accepted and delivered (quirk E13).
-        if self.lost || (self.closing && self.queue.is_empty()) {
+        // still queued, writes keep being accepted and delivered (quirk E13). asyncio's
+        // SSL protocol drops every write once it is shutting down (SP:675-687).
+        if self.lost || (self.closing && (self.queue.is_empty() || self.flow == FlowControl::Ssl)) {
             return Ok(WriteOutcome::Dropped);
         }
         append(&mut self.queue);
@@ -125,14 +151,14 @@ impl WriteBuffer {
         (self.low, self.high)
     }
 
-    /// asyncio's `set_write_buffer_limits(high, low)` (TR:316-334). Only pauses, never
-    /// resumes: a lower high-water mark can pause at once, a higher one waits for the
-    /// next flush to resume.
+    /// asyncio's `set_write_buffer_limits(high, low)` (TR:316-334). Over TCP it only
+    /// pauses, never resumes: a lower high-water mark can pause at once, a higher one
+    /// waits for the next flush to resume. Over SSL it does either (SP:146-166).
     pub fn set_limits(&mut self, high: Option<usize>, low: Option<usize>) -> Result<()> {
         let high = match (high, low) {
             (Some(high), _) => high,
             (None, Some(low)) => low.saturating_mul(4),
-            (None, None) => DEFAULT_HIGH_WATER,
+            (None, None) => self.flow.default_limits().1,
         };
         let low = low.unwrap_or(high / 4);
         if high < low {
@@ -143,6 +169,9 @@ impl WriteBuffer {
         self.high = high;
         self.low = low;
         self.maybe_pause();
+        if self.flow == FlowControl::Ssl {
+            self.maybe_resume();
+        }
         Ok(())
     }
 
@@ -162,9 +191,7 @@ impl WriteBuffer {
     pub fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.queue.len(), "consumed {n} of {} queued bytes", self.queue.len());
         self.queue.discard_front(n);
-        if self.paused && self.queue.len() <= self.low {
-            self.paused = false;
-        }
+        self.maybe_resume();
     }
 
     /// asyncio's `write_eof()`: shut down the sending side once the buffer is flushed.
@@ -201,10 +228,34 @@ impl WriteBuffer {
         self.lost
     }
 
-    /// TR:279-295: pause when the buffer exceeds the high-water mark (strict).
+    /// TR:279-295: pause when the buffer exceeds the high-water mark (strict); SSL
+    /// (SP:820-834) pauses when it reaches it. An empty buffer never pauses: asyncio's
+    /// SSL layer would pause one with `high=0` until its next I/O event resumed it.
     fn maybe_pause(&mut self) {
-        if self.queue.len() > self.high {
+        let len = self.queue.len();
+        let over = match self.flow {
+            FlowControl::Tcp => len > self.high,
+            FlowControl::Ssl => len >= self.high && len > 0,
+        };
+        if over {
             self.paused = true;
+        }
+    }
+
+    /// TR:297-311 / SP:835-847: resume once at or below the low-water mark.
+    fn maybe_resume(&mut self) {
+        if self.paused && self.queue.len() <= self.low {
+            self.paused = false;
+        }
+    }
+}
+
+impl FlowControl {
+    /// `(low, high)` when none were set.
+    fn default_limits(self) -> (usize, usize) {
+        match self {
+            FlowControl::Tcp => (DEFAULT_LOW_WATER, DEFAULT_HIGH_WATER),
+            FlowControl::Ssl => (SSL_DEFAULT_HIGH_WATER / 4, SSL_DEFAULT_HIGH_WATER),
         }
     }
 }
@@ -268,6 +319,29 @@ mod tests {
         w.set_limits(Some(1000), None).unwrap();
         w.consume(1);
         assert!(!w.is_paused());
+    }
+
+    #[test]
+    fn ssl_flow_control_follows_asyncio_sslproto() {
+        let mut w = WriteBuffer::new();
+        w.use_flow_control(FlowControl::Ssl);
+        assert_eq!(w.limits(), (128 * 1024, 512 * 1024));
+        w.set_limits(Some(10), None).unwrap();
+        assert_eq!(w.limits(), (2, 10));
+        w.write(&[1; 9]).unwrap();
+        assert!(!w.is_paused(), "under the high-water mark");
+        w.write(&[1; 1]).unwrap();
+        assert!(w.is_paused(), "SSL pauses at the high-water mark, not above it");
+        w.set_limits(Some(100), Some(50)).unwrap();
+        assert!(!w.is_paused(), "SSL's set_write_buffer_limits resumes too");
+        w.set_limits(None, None).unwrap();
+        assert_eq!(w.limits(), (128 * 1024, 512 * 1024), "the SSL defaults again");
+        w.start_closing();
+        assert_eq!(w.write(b"x"), Ok(WriteOutcome::Dropped), "SSL drops writes once closing");
+        let mut empty = WriteBuffer::new();
+        empty.use_flow_control(FlowControl::Ssl);
+        empty.set_limits(Some(0), None).unwrap();
+        assert!(!empty.is_paused(), "an empty buffer never pauses");
     }
 
     #[test]

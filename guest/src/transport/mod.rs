@@ -18,7 +18,7 @@ use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::tcp::TcpSocket;
 
-use crate::core::{ReadBuffer, ReadSize, WriteBuffer};
+use crate::core::{FlowControl, ReadBuffer, ReadSize, WriteBuffer};
 use crate::error::{Error, Result};
 use crate::net;
 use crate::runtime::{Notify, Registration};
@@ -28,6 +28,7 @@ mod handshake;
 mod reading;
 mod start_tls;
 mod tls;
+mod tls_shutdown;
 mod writing;
 
 pub(crate) use tls::{TlsLayer, TlsSession, DEFAULT_SSL_HANDSHAKE_TIMEOUT, DEFAULT_SSL_SHUTDOWN_TIMEOUT};
@@ -90,6 +91,9 @@ struct State {
     on_lost: Option<Box<dyn FnOnce()>>,
     /// The TLS layer between the streams and the buffers; `None` for plain TCP.
     tls: Option<Box<dyn TlsLayer>>,
+    /// The TLS shutdown task (close_notify, then the peer's, within
+    /// `ssl_shutdown_timeout`) was started.
+    tls_shutdown_started: bool,
 }
 
 impl State {
@@ -97,6 +101,19 @@ impl State {
     /// ciphertext.
     fn nothing_to_send(&self) -> bool {
         self.write.is_empty() && self.tls.as_ref().is_none_or(|tls| !tls.wants_write())
+    }
+
+    /// Whether to take in more input: not while the reader is paused, unless TLS is
+    /// shutting down, which drops what arrives and must see the peer's close_notify.
+    fn takes_input(&self) -> bool {
+        self.input_open
+            && (!self.read.is_paused() || self.tls.as_ref().is_some_and(|tls| tls.shutting_down()))
+    }
+
+    /// Puts a connection that just got TLS under asyncio's SSL write flow control.
+    fn install_tls(&mut self, tls: Box<dyn TlsLayer>) {
+        self.write.use_flow_control(FlowControl::Ssl);
+        self.tls = Some(tls);
     }
 }
 
@@ -115,6 +132,8 @@ pub(crate) struct Transport {
     /// Read once at creation, like asyncio's `get_extra_info`, so they outlive the socket.
     peername: Option<SocketAddr>,
     sockname: Option<SocketAddr>,
+    /// This transport, for the tasks it starts itself (the TLS shutdown).
+    me: Weak<Transport>,
 }
 
 pub(crate) type SharedTransport = Rc<Transport>;
@@ -131,26 +150,32 @@ impl Transport {
             io.socket.as_ref().and_then(|socket| get(socket).ok()).map(net::from_wasi)
         };
         let (peername, sockname) = (address(TcpSocket::remote_address), address(TcpSocket::local_address));
-        Ok(Rc::new(Transport {
+        let mut state = State {
+            read: ReadBuffer::new(limit)?,
+            read_size: ReadSize::new(),
+            write: WriteBuffer::new(),
+            input_open: true,
+            eof_sent: false,
+            lifecycle: Lifecycle::Open,
+            flusher_running: false,
+            abandoned: false,
+            try_wanted_data: false,
+            reader_subscribed: false,
+            pulled_in_turn: None,
+            on_lost: None,
+            tls: None,
+            tls_shutdown_started: false,
+        };
+        if let Some(tls) = tls {
+            state.install_tls(tls);
+        }
+        Ok(Rc::new_cyclic(|me| Transport {
+            me: me.clone(),
             is_socket: io.socket.is_some(),
             handed_out_pollables: Cell::new(false),
             peername,
             sockname,
-            state: RefCell::new(State {
-                read: ReadBuffer::new(limit)?,
-                read_size: ReadSize::new(),
-                write: WriteBuffer::new(),
-                input_open: true,
-                eof_sent: false,
-                lifecycle: Lifecycle::Open,
-                flusher_running: false,
-                abandoned: false,
-                try_wanted_data: false,
-                reader_subscribed: false,
-                pulled_in_turn: None,
-                on_lost: None,
-                tls,
-            }),
+            state: RefCell::new(state),
             closed: Notify::new(),
             io: RefCell::new(Some(Rc::new(io))),
         }))

@@ -25,7 +25,7 @@ impl Transport {
             let decrypted = tls.decrypt_into(&mut state.read);
             self.after_decrypt(state, &io, decrypted);
         }
-        while state.input_open && !state.read.is_paused() {
+        while state.takes_input() {
             let size = if probing { 1 } else { state.read_size.next() };
             match io.input.read(size as u64) {
                 Ok(bytes) if bytes.is_empty() => break,
@@ -66,13 +66,20 @@ impl Transport {
     }
 
     /// After TLS took in ciphertext: sends what rustls has to say (an alert, a key
-    /// update), and loses the connection if the ciphertext was bad.
+    /// update), and loses the connection if the ciphertext was bad. When the peer ended
+    /// the session, the connection closes itself, as asyncio's SSL protocol does on the
+    /// peer's close_notify or EOF: TLS has no half-close.
     fn after_decrypt(&self, state: &mut State, io: &Io, decrypted: Result<()>) {
         let Some(tls) = state.tls.as_mut() else { return };
         let flushed = tls.flush(&io.output);
         if let Err(error) = decrypted.and(flushed) {
             state.input_open = false;
             self.lose(state, Some(error));
+            return;
+        }
+        if tls.peer_closed() && !tls.is_handshaking() && !state.write.is_closing() {
+            state.write.start_closing();
+            self.start_tls_shutdown(state);
         }
     }
 

@@ -11,6 +11,10 @@ impl Transport {
     /// so they go to the handshake, not to the reader. On failure the connection is
     /// closed and the error returned.
     pub(crate) async fn start_tls(&self, tls: Box<dyn TlsLayer>) -> Result<()> {
+        // Refused before anything is sent, however the connection is doing.
+        if self.is_tls() {
+            return Err(Error::invalid_argument("the connection already uses TLS"));
+        }
         self.deliver_queued_plaintext().await?;
         let handed_over = {
             let mut state = self.state.borrow_mut();
@@ -26,7 +30,8 @@ impl Transport {
                 Step::Ready(result) => result?,
                 Step::NeedData => Vec::new(),
             };
-            let tls = state.tls.insert(tls);
+            state.install_tls(tls);
+            let Some(tls) = state.tls.as_mut() else { unreachable!("just installed") };
             if ciphertext.is_empty() {
                 Ok(())
             } else {

@@ -23,6 +23,12 @@ pub const DEFAULT_SSL_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) trait TlsLayer {
     /// The `ssl_handshake_timeout` the handshake must finish within.
     fn handshake_timeout(&self) -> Duration;
+    /// The `ssl_shutdown_timeout` the peer has to answer our close_notify within.
+    fn shutdown_timeout(&self) -> Duration;
+    fn set_shutdown_timeout(&mut self, limit: Duration);
+    /// The peer ended the session: its close_notify arrived, or its FIN after the
+    /// handshake (asyncio then shuts the connection down itself).
+    fn peer_closed(&self) -> bool;
     fn is_handshaking(&self) -> bool;
     /// The session's details, once the handshake completed.
     fn info(&mut self) -> Option<&TlsInfo>;
@@ -38,8 +44,11 @@ pub(crate) trait TlsLayer {
     fn send(&mut self, output: &OutputStream, plaintext: &[u8]) -> Result<usize>;
     /// Hands pending ciphertext to the host as far as its permits allow.
     fn flush(&mut self, output: &OutputStream) -> Result<()>;
-    /// Queues close_notify; false if it already was.
+    /// Queues close_notify; false if it already was. From then on, application data
+    /// from the peer is dropped (asyncio's SSL protocol delivers none once shutting down).
     fn start_close(&mut self) -> bool;
+    /// close_notify was queued ([`start_close`](Self::start_close)).
+    fn shutting_down(&self) -> bool;
 }
 
 pub(crate) struct TlsSession {
@@ -54,6 +63,7 @@ pub(crate) struct TlsSession {
     eof_delivered: bool,
     close_notify_sent: bool,
     handshake_timeout: Duration,
+    shutdown_timeout: Duration,
     info: Option<TlsInfo>,
 }
 
@@ -90,6 +100,7 @@ impl TlsSession {
             eof_delivered: false,
             close_notify_sent: false,
             handshake_timeout,
+            shutdown_timeout: DEFAULT_SSL_SHUTDOWN_TIMEOUT,
             info: None,
         }
     }
@@ -107,6 +118,18 @@ impl TlsSession {
 impl TlsLayer for TlsSession {
     fn handshake_timeout(&self) -> Duration {
         self.handshake_timeout
+    }
+
+    fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
+    }
+
+    fn set_shutdown_timeout(&mut self, limit: Duration) {
+        self.shutdown_timeout = limit;
+    }
+
+    fn peer_closed(&self) -> bool {
+        self.eof_delivered
     }
 
     fn is_handshaking(&self) -> bool {
@@ -141,7 +164,9 @@ impl TlsLayer for TlsSession {
     /// Moves plaintext into `read` until it pauses or the ciphertext taken in is used
     /// up; then, if the input ended, the reader gets EOF (after the peer's close_notify,
     /// or without it once the handshake is done, as asyncio reads a ragged end) or an
-    /// error (the input ended in the middle of the handshake).
+    /// error (the input ended in the middle of the handshake). Once our close_notify is
+    /// queued, plaintext is dropped and the reader's pausing no longer holds the
+    /// ciphertext back: the peer's close_notify must be seen.
     fn decrypt_into(&mut self, read: &mut ReadBuffer) -> Result<()> {
         let mut buffer_was_full = false;
         loop {
@@ -153,12 +178,14 @@ impl TlsLayer for TlsSession {
                     .reader()
                     .read_exact(&mut bytes)
                     .map_err(|error| Error::Other(format!("TLS: {error}")))?;
-                read.feed_vec(bytes);
+                if !self.close_notify_sent {
+                    read.feed_vec(bytes);
+                }
             }
             if state.peer_has_closed() {
                 return self.deliver_eof(read);
             }
-            if read.is_paused() {
+            if read.is_paused() && !self.close_notify_sent {
                 return Ok(());
             }
             if self.taken == self.incoming.len() {
@@ -225,6 +252,10 @@ impl TlsLayer for TlsSession {
             }
         }
         Ok(())
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.close_notify_sent
     }
 
     /// Queues the close_notify alert (once); [`flush`](Self::flush) sends it.

@@ -54,14 +54,16 @@ impl Transport {
             return;
         }
         if state.write.is_closing() {
-            // TLS ends with close_notify, sent before the socket closes (asyncio's SSL
-            // shutdown; the peer's own close_notify is not waited for).
             if let Some(tls) = state.tls.as_mut() {
-                if tls.start_close() {
+                // asyncio's SSL shutdown: close_notify once the queue is out (none to a
+                // peer whose input ended: it left), then the peer's close_notify or EOF
+                // is awaited, within ssl_shutdown_timeout (see `tls_shutdown`).
+                if state.input_open && tls.start_close() {
                     self.push_queued(state);
-                    if !state.nothing_to_send() {
-                        return; // the flush task sends the rest
-                    }
+                }
+                let peer_done = !state.input_open || state.tls.as_ref().is_some_and(|tls| tls.peer_closed());
+                if !state.nothing_to_send() || !peer_done {
+                    return; // the flush task or the shutdown task goes on
                 }
             }
             // `lose` releases the socket, which closes it.
@@ -253,12 +255,17 @@ impl Transport {
             return;
         }
         state.write.start_closing();
+        self.start_tls_shutdown(&mut state);
         self.after_write(&mut state);
     }
 
     /// asyncio's `transport.abort()`: drop what is queued and close now.
     pub(crate) fn abort(&self) {
         let mut state = self.state.borrow_mut();
+        // What already arrived is taken in first, as asyncio's background reading
+        // would have: a socket closed with unread input resets the peer instead of
+        // closing (over TLS, the server's session tickets are often such input).
+        self.pull_unless_reader_waits(&mut state);
         if state.lifecycle != Lifecycle::Open {
             return;
         }

@@ -119,6 +119,8 @@ fn show_error(error: &Error) -> String {
                 Error::Busy(_) => "Busy",
                 Error::WrongMode(_) => "WrongMode",
                 Error::InvalidArgument(_) => "InvalidArgument",
+                Error::Ssl { .. } => "Ssl",
+                Error::NotImplemented(_) => "NotImplemented",
                 _ => "Other",
             };
             format!("{kind} {other}")
@@ -201,6 +203,7 @@ impl Driver {
                 }
                 options.happy_eyeballs_delay = millis(args, "happy_ms")?;
                 options.timeout = millis(args, "timeout_ms")?;
+                tls::connect_options(args, &mut options)?;
                 let (reader, writer) = open_connection_with(host, port, options).await?;
                 Ok(self.add_connection(reader, writer))
             }
@@ -215,6 +218,7 @@ impl Driver {
                     options.backlog = number(Some(backlog))?;
                 }
                 options.start_serving = option(args, "start") != Some("0");
+                tls::server_options(args, &mut options)?;
                 // handler=queue (default): connections wait for `accept`;
                 // handler=fail: the handler fails at once (test_unhandled_exception);
                 // handler=close: it closes its writer and ends (test_unhandled_cancel).

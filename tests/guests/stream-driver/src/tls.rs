@@ -1,8 +1,33 @@
-//! `start_tls client CAFILE HOSTNAME` / `start_tls server CERT KEY`: upgrades the current
-//! connection (the PEM files read through the host's `--dir`); answers with the TLS
-//! version.
+//! TLS for the driver's connections (the PEM files read through the host's `--dir`):
+//! `connect ... cafile=PEM [server_hostname=NAME] [handshake_ms=N] [shutdown_ms=N]`,
+//! `listen ... cert=PEM key=PEM [handshake_ms=N] [shutdown_ms=N]`, and
+//! `start_tls client CAFILE HOSTNAME` / `start_tls server CERT KEY`, which upgrades the
+//! current connection and answers with the TLS version.
 
-use wasio::{Error, StreamWriter, TlsClientConfig, TlsServerConfig};
+use wasio::{ConnectOptions, Error, ServerOptions, StreamWriter, TlsClientConfig, TlsServerConfig};
+
+use crate::{millis, option};
+
+/// `cafile=` makes the connection TLS (verifying against that CA).
+pub fn connect_options(args: &[&str], options: &mut ConnectOptions) -> Result<(), Error> {
+    if let Some(cafile) = option(args, "cafile") {
+        options.ssl = Some(TlsClientConfig::with_ca_pem(&read(cafile)?)?);
+    }
+    options.server_hostname = option(args, "server_hostname").map(str::to_string);
+    options.ssl_handshake_timeout = millis(args, "handshake_ms")?;
+    options.ssl_shutdown_timeout = millis(args, "shutdown_ms")?;
+    Ok(())
+}
+
+/// `cert=` and `key=` make the server serve TLS.
+pub fn server_options(args: &[&str], options: &mut ServerOptions) -> Result<(), Error> {
+    if let (Some(cert), Some(key)) = (option(args, "cert"), option(args, "key")) {
+        options.ssl = Some(TlsServerConfig::from_pem(&read(cert)?, &read(key)?)?);
+    }
+    options.ssl_handshake_timeout = millis(args, "handshake_ms")?;
+    options.ssl_shutdown_timeout = millis(args, "shutdown_ms")?;
+    Ok(())
+}
 
 fn read(path: &str) -> Result<Vec<u8>, Error> {
     std::fs::read(path)
