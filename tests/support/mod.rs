@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod driver;
+pub mod over;
 pub mod peer;
 pub mod provider;
 

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::within;
@@ -55,16 +55,21 @@ pub fn reset(socket: TcpStream) {
 }
 
 /// Reads until `n` bytes arrived (or EOF), with the usual time bound.
-pub async fn read_n(socket: &mut TcpStream, n: usize) -> Vec<u8> {
+pub async fn read_n(socket: &mut (impl AsyncRead + Unpin), n: usize) -> Vec<u8> {
     let mut data = vec![0; n];
     within("read from the component", socket.read_exact(&mut data)).await.unwrap();
     data
 }
 
-/// Reads to EOF, with the usual time bound.
-pub async fn read_to_end(socket: &mut TcpStream) -> Vec<u8> {
+/// Reads to EOF, with the usual time bound. Over TLS, a FIN without close_notify (an
+/// abort) ends it too.
+pub async fn read_to_end(socket: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
     let mut data = Vec::new();
-    within("read to EOF", socket.read_to_end(&mut data)).await.unwrap();
+    match within("read to EOF", socket.read_to_end(&mut data)).await {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(error) => panic!("reading to EOF: {error}"),
+    }
     data
 }
 
