@@ -105,9 +105,11 @@ pub const TLS: Table = Table {
     title: "TLS (every server with the same certificate; full handshakes, no resumption)",
     columns: &[
         line(Metric::TlsHandshakesPerSec),
+        line(Metric::TlsHandshakeCpuMicros),
         line(Metric::TlsSingleRequestsPerSec),
         line(Metric::TlsSingleP99Micros),
         chunk(Metric::TlsBulkMibPerSec),
+        chunk(Metric::TlsBulkCpuMillisPerMib),
     ],
     tls: true,
 };

@@ -64,11 +64,16 @@ pub enum Metric {
     SecondStartMillis,
     /// `tls`: connections per second, each connect + full handshake + one echoed line + close.
     TlsHandshakesPerSec,
+    /// The server's CPU time (all threads) per such connection, in µs: what a handshake costs
+    /// it, whether or not the client kept it busy.
+    TlsHandshakeCpuMicros,
     /// `tls`: 1 connection, 1 line in flight, 64-byte lines, as `lines`.
     TlsSingleRequestsPerSec,
     TlsSingleP99Micros,
     /// `tls`: the bulk payload over one connection, as `bulk`.
     TlsBulkMibPerSec,
+    /// The server's CPU time (all threads) per MiB echoed, in ms: what the stream costs it.
+    TlsBulkCpuMillisPerMib,
 }
 
 impl Metric {
@@ -117,9 +122,11 @@ impl Metric {
             Metric::FirstStartMillis => "first start ms (empty cache)".into(),
             Metric::SecondStartMillis => "second start ms (cached)".into(),
             Metric::TlsHandshakesPerSec => "TLS handshakes/s".into(),
+            Metric::TlsHandshakeCpuMicros => "server CPU µs/handshake".into(),
             Metric::TlsSingleRequestsPerSec => "TLS 1 conn req/s".into(),
             Metric::TlsSingleP99Micros => "TLS 1 conn p99 µs".into(),
             Metric::TlsBulkMibPerSec => "TLS bulk MiB/s".into(),
+            Metric::TlsBulkCpuMillisPerMib => "server CPU ms/MiB".into(),
         }
     }
 
@@ -128,9 +135,11 @@ impl Metric {
         matches!(
             self,
             Metric::TlsHandshakesPerSec
+                | Metric::TlsHandshakeCpuMicros
                 | Metric::TlsSingleRequestsPerSec
                 | Metric::TlsSingleP99Micros
                 | Metric::TlsBulkMibPerSec
+                | Metric::TlsBulkCpuMillisPerMib
         )
     }
 
@@ -145,6 +154,8 @@ impl Metric {
             self,
             Metric::SingleP99Micros
                 | Metric::TlsSingleP99Micros
+                | Metric::TlsHandshakeCpuMicros
+                | Metric::TlsBulkCpuMillisPerMib
                 | Metric::FloodProbeP50Millis
                 | Metric::FloodProbeP99Millis
                 | Metric::FloodProbeMaxMillis
@@ -180,6 +191,8 @@ impl Metric {
             | Metric::IdleKibPerConnectionLarge
             | Metric::IdleGuestKibPerConnection => format!("{value:.1}"),
             Metric::CpuAfterVanish => format!("{value:.0}"),
+            Metric::TlsBulkCpuMillisPerMib if value < 10.0 => format!("{value:.2}"),
+            Metric::TlsBulkCpuMillisPerMib => format!("{value:.1}"),
             // Near the 5% and 1-line targets a whole number would hide the answer.
             Metric::SlowlorisCpuPercent | Metric::FdLimitCpuPercent | Metric::FdLimitLogLinesPerSec
                 if value < 100.0 =>

@@ -151,10 +151,12 @@ pub fn standing_notes(
                  component; compose-echo serves no TLS. The client is rustls (ring), verifying the chain \
                  and the name, session resumption off: every connection is a full TLS 1.3 handshake. \
                  Handshakes/s = {} connections, {} at a time: connect, handshake, one 64-byte line echoed, \
-                 close (close_notify + FIN); the client's own handshake work shares the machine. 1 conn = \
+                 close (close_notify + FIN); the client's own handshake work shares the machine, so server \
+                 CPU µs/handshake (its utime + stime over the run ÷ connections) says what a handshake \
+                 costs the server whether or not the client kept it busy. 1 conn = \
                  as `lines` (handshake before the clock). Bulk = the bulk payload over one connection, \
                  closed only after the whole echo came back (asyncio's SSL transport stops writing at the \
-                 peer's close_notify). A server that closes without close_notify fails the run, its \
+                 peer's close_notify); server CPU ms/MiB = its CPU time meanwhile ÷ MiB echoed. A server that closes without close_notify fails the run, its \
                  numbers kept.",
                 with_separators(settings.tls_handshakes as i64),
                 settings.tls_handshake_concurrency

@@ -130,6 +130,11 @@ fn ratios(
 fn targets(out: &mut String, samples: &Samples, context: &ReportContext) {
     let ours: Vec<ServerKind> = context.servers.iter().copied().filter(|server| server.is_ours()).collect();
     let measured: Vec<_> = TARGETS.iter().filter(|target| has_data(samples, &ours, target.column)).collect();
+    // Only the servers some measured target applies to (compose-echo has no TLS figures).
+    let ours: Vec<ServerKind> = ours
+        .into_iter()
+        .filter(|&server| measured.iter().any(|target| target.column.metric.applies_to(server)))
+        .collect();
     if ours.is_empty() || measured.is_empty() {
         return;
     }

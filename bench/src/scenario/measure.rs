@@ -36,7 +36,7 @@ impl Run {
         Ok(match self {
             Run::Tls(case) => {
                 let client = tls_client.context("a TLS run without a TLS client")?;
-                measure_tls(case, address, client, settings, payload).await?
+                measure_tls(case, server, client, settings, payload).await?
             }
             Run::Lines(case, _) => {
                 let outcome =
@@ -138,14 +138,15 @@ impl Run {
 
 async fn measure_tls(
     case: TlsCase,
-    address: std::net::SocketAddr,
+    server: &RunningServer,
     client: &TlsClient,
     settings: &Settings,
     payload: &BulkPayload,
 ) -> Result<Measured> {
-    let timeout = settings.io_timeout;
+    let (address, timeout) = (server.address, settings.io_timeout);
     Ok(match case {
         TlsCase::Handshakes => {
+            let mut cpu = server.cpu_meter()?;
             let outcome = tls::handshakes(
                 address,
                 client,
@@ -154,10 +155,12 @@ async fn measure_tls(
                 timeout,
             )
             .await?;
-            Measured::complete(
-                vec![(Metric::TlsHandshakesPerSec, outcome.handshakes_per_sec)],
-                outcome.summary(),
-            )
+            let cpu_micros = cpu.sample()?.cpu.as_secs_f64() * 1e6 / settings.tls_handshakes as f64;
+            let values = vec![
+                (Metric::TlsHandshakesPerSec, outcome.handshakes_per_sec),
+                (Metric::TlsHandshakeCpuMicros, cpu_micros),
+            ];
+            Measured::complete(values, format!("{}, server CPU {cpu_micros:.0} µs each", outcome.summary()))
         }
         TlsCase::Single => {
             let shape = LinesCase::Single.shape();
@@ -171,14 +174,22 @@ async fn measure_tls(
             Measured::complete(values, format!("{} ({cipher})", outcome.summary())).unless_unclean(unclean)
         }
         TlsCase::Bulk => {
+            let mut cpu = server.cpu_meter()?;
             let (outcome, cipher) =
                 tls::bulk(address, client, payload, settings.bulk_write_size, timeout).await?;
+            let cpu = cpu.sample()?;
+            let cpu_per_mib = cpu.cpu.as_secs_f64() * 1e3 / (outcome.bytes as f64 / (1 << 20) as f64);
             let unclean = outcome.close == ServerClose::WithoutCloseNotify;
-            Measured::complete(
-                vec![(Metric::TlsBulkMibPerSec, outcome.mib_per_sec)],
-                format!("{} ({cipher})", outcome.summary()),
-            )
-            .unless_unclean(unclean)
+            let values = vec![
+                (Metric::TlsBulkMibPerSec, outcome.mib_per_sec),
+                (Metric::TlsBulkCpuMillisPerMib, cpu_per_mib),
+            ];
+            let summary = format!(
+                "{} ({cipher}), server CPU {:.0}% of a core, {cpu_per_mib:.2} ms/MiB",
+                outcome.summary(),
+                cpu.percent_of_core()
+            );
+            Measured::complete(values, summary).unless_unclean(unclean)
         }
     })
 }

@@ -237,9 +237,9 @@ impl Run {
                 Metric::FdLimitEchoMillis,
                 Metric::FdLimitRecoveryMillis,
             ],
-            Run::Tls(TlsCase::Handshakes) => &[Metric::TlsHandshakesPerSec],
+            Run::Tls(TlsCase::Handshakes) => &[Metric::TlsHandshakesPerSec, Metric::TlsHandshakeCpuMicros],
             Run::Tls(TlsCase::Single) => &[Metric::TlsSingleRequestsPerSec, Metric::TlsSingleP99Micros],
-            Run::Tls(TlsCase::Bulk) => &[Metric::TlsBulkMibPerSec],
+            Run::Tls(TlsCase::Bulk) => &[Metric::TlsBulkMibPerSec, Metric::TlsBulkCpuMillisPerMib],
         }
     }
 
