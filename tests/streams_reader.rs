@@ -64,32 +64,31 @@ async fn test_readuntil_separator() {
     driver.finish().await;
 }
 
-#[tokio::test]
-async fn other_operations_leave_a_waiting_reads_input_to_it() {
-    // Writer-side and status operations look at the input too, to notice a reset. While
-    // a read waits, they must leave the input to it: bytes they took in would never end
-    // that read's wait (its stream has nothing more to say). `block` stalls the whole
-    // component while the line arrives, so the operation runs before the read is woken.
-    let (mut driver, mut socket) = connected(Over::Tcp, None).await;
-    for operation in ["is_closing", "bufsize", "drain", "try_drain", "at_eof", "buffered", "exception"] {
-        let pending = driver.bg("readline").await;
-        pause().await;
-        driver.send(&["block 300", operation]).await;
-        pause().await;
-        socket.write_all(format!("after {operation}\n").as_bytes()).await.unwrap();
-        assert_eq!(driver.line().await, "ok", "block");
-        let result = driver.line().await;
-        assert!(result.starts_with("ok"), "{operation}: {result}");
-        assert_eq!(
-            driver.bg_finishes_within(pending, 2000).await,
-            Some(format!(r#"ok "after {operation}\n""#)),
-            "the read waiting while {operation} ran"
-        );
-    }
-    driver.finish().await;
-}
-
 over_tcp_and_tls! {
+    async fn other_operations_leave_a_waiting_reads_input_to_it(over: Over) {
+        // Writer-side and status operations look at the input too, to notice a reset. While
+        // a read waits, they must leave the input to it: bytes they took in would never end
+        // that read's wait (its stream has nothing more to say). `block` stalls the whole
+        // component while the line arrives, so the operation runs before the read is woken.
+        let (mut driver, mut socket) = connected(over, None).await;
+        for operation in ["is_closing", "bufsize", "drain", "try_drain", "at_eof", "buffered", "exception"] {
+            let pending = driver.bg("readline").await;
+            pause().await;
+            driver.send(&["block 300", operation]).await;
+            pause().await;
+            socket.write_all(format!("after {operation}\n").as_bytes()).await.unwrap();
+            assert_eq!(driver.line().await, "ok", "block");
+            let result = driver.line().await;
+            assert!(result.starts_with("ok"), "{operation}: {result}");
+            assert_eq!(
+                driver.bg_finishes_within(pending, 2000).await,
+                Some(format!(r#"ok "after {operation}\n""#)),
+                "the read waiting while {operation} ran"
+            );
+        }
+        driver.finish().await;
+    }
+
     async fn test_open_connection_error(over: Over) {
         // A connection lost with an error: reads raise it (here a peer reset).
         let (mut driver, socket) = connected(over, None).await;
