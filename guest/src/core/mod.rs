@@ -14,6 +14,8 @@ pub mod read_size;
 pub mod separators;
 pub mod write_buffer;
 
+#[cfg(any(test, feature = "model"))]
+pub mod model;
 #[cfg(test)]
 mod tests;
 

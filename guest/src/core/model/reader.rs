@@ -1,12 +1,12 @@
 //! A deliberately naive model of the StreamReader contract (A.2.4-A.2.7, C.1), for the
-//! property tests: a plain `Vec<u8>`, every `readuntil` rescans the whole buffer from
+//! property tests and the fuzz targets: a plain `Vec<u8>`, every `readuntil` rescans the whole buffer from
 //! the start, and the rules are written as the contract states them — no offsets, no
 //! searchers, no saved progress.
 
 use crate::core::Step;
 use crate::error::{Error, Overrun};
 
-pub(super) struct ModelReader {
+pub struct ModelReader {
     pub buffer: Vec<u8>,
     pub eof: bool,
     pub exception: Option<Error>,

@@ -5,7 +5,7 @@
 mod cpython_oracle;
 mod cpython_streams;
 mod extra_scenarios;
-mod reader_model;
+mod fuzz_regressions;
 mod reader_properties;
 mod writer_properties;
 

@@ -36,8 +36,18 @@ pub struct RuleError {
 }
 
 impl NetworkRule {
-    /// Parses one rule (see the module docs).
+    /// Parses one rule (see the module docs), resolving a host name with the system's
+    /// resolver.
     pub fn parse(text: &str) -> Result<NetworkRule, RuleError> {
+        NetworkRule::parse_with(text, resolve_host_name)
+    }
+
+    /// Parses one rule, resolving a host name with `resolve` (the fuzz target's never
+    /// touches the network).
+    pub fn parse_with(
+        text: &str,
+        resolve: impl FnOnce(&str) -> Result<Vec<IpAddr>, String>,
+    ) -> Result<NetworkRule, RuleError> {
         let text = text.trim();
         let fail = |reason: &str| RuleError { rule: text.to_string(), reason: reason.to_string() };
         if text.is_empty() {
@@ -45,7 +55,7 @@ impl NetworkRule {
         }
         let (host, port) = split_host_port(text).map_err(|reason| fail(&reason))?;
         let ports = port.map(parse_ports).transpose().map_err(|reason| fail(&reason))?;
-        let hosts = parse_hosts(host).map_err(|reason| fail(&reason))?;
+        let hosts = parse_hosts(host, resolve).map_err(|reason| fail(&reason))?;
         Ok(NetworkRule { text: text.to_string(), hosts, ports })
     }
 
@@ -110,7 +120,7 @@ fn parse_ports(text: &str) -> Result<RangeInclusive<u16>, String> {
     Ok(low..=high)
 }
 
-fn parse_hosts(text: &str) -> Result<Hosts, String> {
+fn parse_hosts(text: &str, resolve: impl FnOnce(&str) -> Result<Vec<IpAddr>, String>) -> Result<Hosts, String> {
     if text == "*" {
         return Ok(Hosts::Any);
     }
@@ -121,21 +131,36 @@ fn parse_hosts(text: &str) -> Result<Hosts, String> {
         if prefix > bits {
             return Err(format!("prefix /{prefix} is longer than {bits} bits"));
         }
-        return Ok(Hosts::Network { base: canonical(base), prefix });
+        return Ok(network(base, prefix));
     }
     if let Ok(ip) = text.parse::<IpAddr>() {
         let bits = if ip.is_ipv4() { 32 } else { 128 };
-        return Ok(Hosts::Network { base: canonical(ip), prefix: bits });
+        return Ok(network(ip, bits));
     }
-    let resolved: Vec<IpAddr> = (text, 0)
-        .to_socket_addrs()
-        .map_err(|e| format!("host name `{text}` does not resolve: {e}"))?
-        .map(|addr| canonical(addr.ip()))
-        .collect();
+    let resolved: Vec<IpAddr> = resolve(text)?.into_iter().map(canonical).collect();
     if resolved.is_empty() {
         return Err(format!("host name `{text}` resolves to no address"));
     }
     Ok(Hosts::Resolved(resolved))
+}
+
+/// The network of `prefix` leading bits of `base`. An IPv4-mapped IPv6 network
+/// (`::ffff:10.0.0.0/104`) that lies within the mapped range is the IPv4 network
+/// (`10.0.0.0/8`), as addresses are matched in their IPv4 form; a wider one stays IPv6
+/// and IPv4 addresses are matched against it in their mapped form.
+fn network(base: IpAddr, prefix: u8) -> Hosts {
+    match base {
+        IpAddr::V6(v6) if prefix >= 96 && v6.to_ipv4_mapped().is_some() => {
+            Hosts::Network { base: canonical(base), prefix: prefix - 96 }
+        }
+        _ => Hosts::Network { base, prefix },
+    }
+}
+
+/// The system's resolver: the addresses `name` resolves to.
+fn resolve_host_name(name: &str) -> Result<Vec<IpAddr>, String> {
+    let addresses = (name, 0).to_socket_addrs().map_err(|e| format!("host name `{name}` does not resolve: {e}"))?;
+    Ok(addresses.map(|addr| addr.ip()).collect())
 }
 
 /// IPv4-mapped IPv6 (`::ffff:a.b.c.d`) is the IPv4 address.
@@ -156,6 +181,8 @@ fn in_network(ip: IpAddr, base: IpAddr, prefix: u8) -> bool {
             let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
             u128::from(ip) & mask == u128::from(base) & mask
         }
+        // An IPv6 network wider than the IPv4-mapped range covers IPv4 addresses too.
+        (IpAddr::V4(ip), IpAddr::V6(_)) => in_network(IpAddr::V6(ip.to_ipv6_mapped()), base, prefix),
         _ => false,
     }
 }
@@ -219,6 +246,27 @@ mod tests {
     fn ipv4_mapped_ipv6_counts_as_ipv4() {
         let rule = NetworkRule::parse("127.0.0.0/8").unwrap();
         assert!(rule.matches(addr("[::ffff:127.0.0.1]:80")));
+    }
+
+    /// Found by the `network_policy` fuzz target: a rule spelled as an IPv4-mapped IPv6
+    /// address or network matched every IPv4 address (its prefix, counted in IPv6 bits,
+    /// overflowed the IPv4 mask to nothing), so `--allow-connect ::ffff:10.0.0.1`
+    /// allowed connecting anywhere.
+    #[test]
+    fn ipv4_mapped_rules_cover_only_their_addresses() {
+        let one = NetworkRule::parse("::ffff:10.0.0.1").unwrap();
+        assert!(one.matches(addr("10.0.0.1:80")));
+        assert!(one.matches(addr("[::ffff:10.0.0.1]:80")));
+        assert!(!one.matches(addr("10.0.0.2:80")));
+        assert!(!one.matches(addr("93.184.216.34:443")));
+        let net = NetworkRule::parse("[::ffff:10.0.0.0/104]:443").unwrap();
+        assert!(net.matches(addr("10.255.0.1:443")));
+        assert!(!net.matches(addr("11.0.0.1:443")));
+        // Wider than the mapped range: every IPv4 address, and IPv6 ones as well.
+        let wide = NetworkRule::parse("::ffff:0:0/80").unwrap();
+        assert!(wide.matches(addr("11.0.0.1:443")));
+        assert!(wide.matches(addr("[::1:2]:443")));
+        assert!(!wide.matches(addr("[fd00::1]:443")));
     }
 
     #[test]

@@ -18,14 +18,10 @@
 //! - no UDP.
 
 use std::fmt;
-use std::future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
-pub use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::WasiCtxBuilder;
-
-use crate::network_rule::NetworkRule;
+use crate::address_use::AddressUse;
+use crate::rule::NetworkRule;
 
 /// The network access a guest is granted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,18 +128,18 @@ impl NetworkPolicy {
     }
 
     /// Whether the guest may use `addr` for `use_`.
-    pub fn allows(&self, addr: SocketAddr, use_: SocketAddrUse) -> bool {
-        self.denial(addr, use_).is_none()
+    pub fn allows(&self, addr: SocketAddr, use_: impl Into<AddressUse>) -> bool {
+        self.denial(addr, use_.into()).is_none()
     }
 
     /// Why `allows(addr, use_)` is false, for the warning line; `None` if it is allowed.
-    pub fn denial(&self, addr: SocketAddr, use_: SocketAddrUse) -> Option<Denial> {
+    pub fn denial(&self, addr: SocketAddr, use_: AddressUse) -> Option<Denial> {
         let deny = |reason: String| Some(Denial { addr, use_, reason });
         let need = match use_ {
-            SocketAddrUse::TcpBind if addr.ip().is_unspecified() && addr.port() == 0 => Need::ImplicitBind,
-            SocketAddrUse::TcpBind | SocketAddrUse::TcpListen => Need::Listen,
-            SocketAddrUse::TcpConnect => Need::Connect,
-            SocketAddrUse::TcpAccept => Need::Accept,
+            AddressUse::TcpBind if addr.ip().is_unspecified() && addr.port() == 0 => Need::ImplicitBind,
+            AddressUse::TcpBind | AddressUse::TcpListen => Need::Listen,
+            AddressUse::TcpConnect => Need::Connect,
+            AddressUse::TcpAccept => Need::Accept,
             _ => return deny("UDP is disabled".to_string()),
         };
         if !self.tcp {
@@ -201,26 +197,6 @@ impl NetworkPolicy {
         }
         format!("rules: {}", parts.join("; "))
     }
-
-    /// Configures `builder` with this policy: the TCP / UDP / name-lookup switches and an address
-    /// check that logs a warning for every denied use.
-    pub fn apply(&self, builder: &mut WasiCtxBuilder) {
-        builder.allow_tcp(self.tcp).allow_udp(self.udp).allow_ip_name_lookup(self.ip_name_lookup);
-        let policy = Arc::new(self.clone());
-        builder.socket_addr_check(move |addr, use_| {
-            let allowed = match policy.denial(addr, use_) {
-                None => {
-                    tracing::debug!("allowed {:?} {} {addr}", use_, preposition(use_));
-                    true
-                }
-                Some(denial) => {
-                    tracing::warn!("{denial}");
-                    false
-                }
-            };
-            Box::pin(future::ready(allowed))
-        });
-    }
 }
 
 impl Default for NetworkPolicy {
@@ -234,7 +210,7 @@ impl Default for NetworkPolicy {
 #[derive(Clone, Debug)]
 pub struct Denial {
     pub addr: SocketAddr,
-    pub use_: SocketAddrUse,
+    pub use_: AddressUse,
     pub reason: String,
 }
 
@@ -252,10 +228,10 @@ fn is_loopback(ip: IpAddr) -> bool {
 }
 
 /// "denied TcpConnect to …", "denied TcpBind on …", "denied TcpAccept from …".
-fn preposition(use_: SocketAddrUse) -> &'static str {
+pub(crate) fn preposition(use_: AddressUse) -> &'static str {
     match use_ {
-        SocketAddrUse::TcpConnect | SocketAddrUse::UdpSend => "to",
-        SocketAddrUse::TcpAccept | SocketAddrUse::UdpReceive => "from",
+        AddressUse::TcpConnect | AddressUse::UdpSend => "to",
+        AddressUse::TcpAccept | AddressUse::UdpReceive => "from",
         _ => "on",
     }
 }
@@ -263,7 +239,7 @@ fn preposition(use_: SocketAddrUse) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use SocketAddrUse::*;
+    use AddressUse::*;
 
     fn a(s: &str) -> SocketAddr {
         s.parse().unwrap()

@@ -1,0 +1,50 @@
+//! The policy applied to a wasmtime-wasi context (feature `wasmtime`, which the host enables).
+
+use std::future;
+use std::sync::Arc;
+
+use wasmtime_wasi::sockets::SocketAddrUse;
+use wasmtime_wasi::WasiCtxBuilder;
+
+use crate::address_use::AddressUse;
+use crate::policy::{preposition, NetworkPolicy};
+
+impl From<SocketAddrUse> for AddressUse {
+    fn from(use_: SocketAddrUse) -> Self {
+        match use_ {
+            SocketAddrUse::TcpBind => AddressUse::TcpBind,
+            SocketAddrUse::TcpListen => AddressUse::TcpListen,
+            SocketAddrUse::TcpConnect => AddressUse::TcpConnect,
+            SocketAddrUse::TcpAccept => AddressUse::TcpAccept,
+            SocketAddrUse::UdpBind => AddressUse::UdpBind,
+            SocketAddrUse::UdpSend => AddressUse::UdpSend,
+            SocketAddrUse::UdpReceive => AddressUse::UdpReceive,
+        }
+    }
+}
+
+impl NetworkPolicy {
+    /// Configures `builder` with this policy: the TCP / UDP / name-lookup switches and an
+    /// address check that logs a warning for every denied use.
+    pub fn apply(&self, builder: &mut WasiCtxBuilder) {
+        builder
+            .allow_tcp(self.tcp_enabled())
+            .allow_udp(self.udp_enabled())
+            .allow_ip_name_lookup(self.ip_name_lookup_enabled());
+        let policy = Arc::new(self.clone());
+        builder.socket_addr_check(move |addr, use_| {
+            let use_ = AddressUse::from(use_);
+            let allowed = match policy.denial(addr, use_) {
+                None => {
+                    tracing::debug!("allowed {:?} {} {addr}", use_, preposition(use_));
+                    true
+                }
+                Some(denial) => {
+                    tracing::warn!("{denial}");
+                    false
+                }
+            };
+            Box::pin(future::ready(allowed))
+        });
+    }
+}
