@@ -5,9 +5,10 @@
 //! arguments) must never trap: each such test ends by using the instance again.
 //!
 //! One file per part of the interface: `reader`, `writer`, `functions` (open-connection,
-//! start-server, stdio), `server`, `misuse`, `example` (host::provider's documented
-//! example), `regressions`; TLS through the interface is `wit_tls`.
+//! start-server, stdio), `server`, `misuse`, `chaos` (random call sequences), `example`
+//! (host::provider's documented example), `regressions`; TLS through the interface is `wit_tls`.
 
+mod chaos;
 mod example;
 mod functions;
 mod misuse;
