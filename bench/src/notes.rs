@@ -156,8 +156,8 @@ pub fn standing_notes(
                  costs the server whether or not the client kept it busy. 1 conn = \
                  as `lines` (handshake before the clock). Bulk = the bulk payload over one connection, \
                  closed only after the whole echo came back (asyncio's SSL transport stops writing at the \
-                 peer's close_notify); server CPU ms/MiB = its CPU time meanwhile ÷ MiB echoed. A server that closes without close_notify fails the run, its \
-                 numbers kept.",
+                 peer's close_notify); server CPU ms/MiB = its CPU time meanwhile ÷ MiB echoed. A server closing without close_notify is noted in the progress \
+                 log (stderr), not failed.",
                 with_separators(settings.tls_handshakes as i64),
                 settings.tls_handshake_concurrency
             ),
