@@ -30,6 +30,8 @@ class PollSelector:
         """Waits until a pollable is ready or `timeout` seconds (None: no limit) pass;
         returns the futures of the ready ones."""
         waiters = list(self._waiting.values())
+        if not waiters and timeout == 0:
+            return []  # only ready callbacks to run: no need to ask the host
         pollables = [pollable for pollable, _ in waiters]
         timer = None
         if timeout is not None:

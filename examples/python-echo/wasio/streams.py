@@ -97,11 +97,11 @@ class StreamWriter:
 
     def write(self, data):
         errors.call(self._writer.write, bytes(data))
-        self._keep_flushing()
+        self._flush_if_queued()
 
     def writelines(self, data):
         errors.call(self._writer.writelines, [bytes(chunk) for chunk in data])
-        self._keep_flushing()
+        self._flush_if_queued()
 
     def write_eof(self):
         errors.call(self._writer.write_eof)
@@ -148,6 +148,11 @@ class StreamWriter:
             return address.to_tuple(getter())
         except Err:
             return default
+
+    def _flush_if_queued(self):
+        # Usually the host took everything at once: no task needed.
+        if self._writer.get_write_buffer_size() > 0:
+            self._keep_flushing()
 
     def _keep_flushing(self):
         if self._flusher is None or self._flusher.done():
