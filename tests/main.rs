@@ -11,6 +11,7 @@ mod echo_client;
 mod echo_server;
 mod examples;
 mod fairness;
+mod faults;
 mod host_cli;
 mod mapped_address;
 mod overload;

@@ -518,13 +518,13 @@ async fn accept_loop(server: Rc<ServerInner>, listener: Rc<Listener>) {
         match accept_ready(&server, &listener) {
             Ok(()) => {
                 if let Some(line) = failures.succeeded(listener.address, now()) {
-                    eprintln!("{line}");
+                    crate::log::log_line!("{line}");
                 }
                 futures_lite::future::or(listener.ready.wait(), listener.stop.notified()).await;
             }
             Err(error) => {
                 if let Some(line) = failures.failed(listener.address, &error, now()) {
-                    eprintln!("{line}");
+                    crate::log::log_line!("{line}");
                 }
                 let pause = runtime::sleep(ACCEPT_RETRY_DELAY);
                 futures_lite::future::or(pause, listener.stop.notified()).await;

@@ -5,6 +5,7 @@ use clap::Parser;
 use crate::component_path::resolve_component;
 use crate::error::HostError;
 use crate::limits::{parse_duration, parse_size, Limits};
+use crate::faults::FaultPlan;
 use crate::network_policy::NetworkPolicy;
 use crate::network_rule::NetworkRule;
 use crate::{Preopen, RestartPolicy, RunConfig};
@@ -117,6 +118,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_tcp_nodelay: bool,
 
+    /// Test only: make a fraction of the guest's stream calls fail or come up short, e.g.
+    /// `read-short:0.1,write-error:0.01,seed=7` (see host/src/faults.rs).
+    #[arg(long, value_name = "SPEC", hide = true)]
+    pub inject_faults: Option<FaultPlan>,
+
     /// The component to run: a path, or the name of a built example (e.g. echo-server.wasm).
     #[arg(value_name = "COMPONENT")]
     pub component: String,
@@ -144,6 +150,7 @@ impl Cli {
             },
             dirs: self.preopens(),
             tcp_nodelay: !self.no_tcp_nodelay,
+            faults: self.inject_faults.clone(),
         })
     }
 

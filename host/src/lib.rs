@@ -21,6 +21,7 @@ pub mod component_path;
 pub mod error;
 pub mod limits;
 pub mod logging;
+pub mod faults;
 pub use wasio_policy::{policy as network_policy, rule as network_rule};
 pub mod provider;
 mod runner;
@@ -64,6 +65,9 @@ pub struct RunConfig {
     /// Set TCP_NODELAY on every TCP socket the guest connects or accepts, as asyncio does
     /// (default: true; `--no-tcp-nodelay`).
     pub tcp_nodelay: bool,
+    /// Faults injected into the guest's stream calls, for tests only (default: none;
+    /// the hidden `--inject-faults`; see [`faults`]).
+    pub faults: Option<faults::FaultPlan>,
 }
 
 /// `--restart on-failure --max-restarts N`.
@@ -100,6 +104,7 @@ impl RunConfig {
             restart: RestartPolicy::default(),
             dirs: Vec::new(),
             tcp_nodelay: true,
+            faults: None,
         }
     }
 

@@ -14,6 +14,7 @@ use std::time::Instant;
 use wasmtime_wasi::FsPerms;
 
 use crate::accept_errors;
+use crate::faults::{self, FaultPlan};
 use crate::limits::{self, BusyClock, Limits, MemoryLimiter, Ticker};
 use crate::tcp_nodelay;
 
@@ -128,7 +129,7 @@ impl Runner {
         let bytes = read_component(path)?;
         let engine = build_engine(config)?;
         let component = compile(&engine, path, bytes).await?;
-        let linker = wasi_linker_with(&engine, config.tcp_nodelay)?;
+        let linker = wasi_linker_with(&engine, config.tcp_nodelay, config.faults.as_ref())?;
         let pre = linker.instantiate_pre(&component).map_err(classify_link_error)?;
         let command_pre = CommandPre::new(pre).map_err(|error| HostError::NotACommand {
             path: path.to_path_buf(),
@@ -183,12 +184,17 @@ impl Runner {
 /// sockets get TCP_NODELAY ([`crate::tcp_nodelay`]) and whose failed accepts name a
 /// descriptor shortage ([`crate::accept_errors`]); shared with [`crate::provider`].
 pub(crate) fn wasi_linker(engine: &Engine) -> Result<Linker<HostState>, HostError> {
-    wasi_linker_with(engine, true)
+    wasi_linker_with(engine, true, None)
 }
 
 /// [`wasi_linker`], with TCP_NODELAY on the guest's TCP sockets only if `tcp_nodelay`
-/// (`--no-tcp-nodelay` leaves wasmtime-wasi's sockets exactly as they are).
-pub(crate) fn wasi_linker_with(engine: &Engine, tcp_nodelay: bool) -> Result<Linker<HostState>, HostError> {
+/// (`--no-tcp-nodelay` leaves wasmtime-wasi's sockets exactly as they are), and the test-only
+/// `faults` injected into the guest's stream calls ([`crate::faults`]).
+pub(crate) fn wasi_linker_with(
+    engine: &Engine,
+    tcp_nodelay: bool,
+    faults: Option<&FaultPlan>,
+) -> Result<Linker<HostState>, HostError> {
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
         .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
@@ -198,6 +204,10 @@ pub(crate) fn wasi_linker_with(engine: &Engine, tcp_nodelay: bool) -> Result<Lin
     }
     accept_errors::add_to_linker(&mut linker)
         .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
+    if let Some(plan) = faults {
+        faults::add_to_linker(&mut linker, plan)
+            .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
+    }
     Ok(linker)
 }
 

@@ -3,6 +3,8 @@
 //! [`ACCEPT_RETRY_DELAY`] and go on serving the connections already open; and log the first
 //! failure of a streak only, so a server held at its limit does not flood its log.
 
+use std::io::Write as _;
+
 use crate::bindings::wasio::streams::types::Error;
 
 /// How long accepting pauses after a failed accept (asyncio's `ACCEPT_RETRY_DELAY`), in
@@ -19,7 +21,8 @@ impl AcceptFailures {
     /// An accept failed: logs it if it is the first of a streak. The caller pauses accepting.
     pub fn failed(&mut self, error: &Error) {
         if self.streak == 0 {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "compose-echo: accept failed: {error:?}; pausing accepts for 1 s at a time until one \
                  succeeds (further failures are not logged)"
             );
@@ -30,7 +33,11 @@ impl AcceptFailures {
     /// An accept succeeded: ends a streak of failures, saying how long it was.
     pub fn succeeded(&mut self) {
         if self.streak > 0 {
-            eprintln!("compose-echo: accepting again after {} failed accepts", self.streak);
+            let _ = writeln!(
+                std::io::stderr(),
+                "compose-echo: accepting again after {} failed accepts",
+                self.streak
+            );
             self.streak = 0;
         }
     }

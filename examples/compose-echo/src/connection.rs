@@ -6,6 +6,8 @@
 //! ([`waits_to_read`](Connection::waits_to_read), [`waits_to_write`](Connection::waits_to_write)),
 //! keeps each until it fires, then calls [`make_progress`](Connection::make_progress).
 
+use std::io::Write as _;
+
 use wasip2::io::poll::Pollable;
 
 use crate::bindings::wasio::streams::types::{Error, Reader, Writer};
@@ -75,7 +77,9 @@ impl Connection {
             Ok(finished) => !finished,
             Err(error) => {
                 if !matches!(error, Error::ConnectionReset) {
-                    eprintln!("compose-echo: connection failed: {error:?}");
+                    // A log line that cannot be written is dropped (`eprintln!` would
+                    // panic, and one broken write would end every connection).
+                    let _ = writeln!(std::io::stderr(), "compose-echo: connection failed: {error:?}");
                 }
                 self.writer.abort();
                 false

@@ -60,14 +60,14 @@ thread_local! {
 /// being counted, otherwise it goes into the next summary line.
 pub(super) fn report(failure: HandlerFailure) {
     if !failure.peer_disconnect {
-        eprintln!("wasio: unhandled error in client handler: {}", failure.message);
+        crate::log::log_line!("wasio: unhandled error in client handler: {}", failure.message);
         return;
     }
     match UNSUMMARISED.get() {
         Some(count) => UNSUMMARISED.set(Some(count + 1)),
         None => {
             UNSUMMARISED.set(Some(0));
-            eprintln!(
+            crate::log::log_line!(
                 "wasio: client handler ended: {} (more of these are counted, one line per {} s)",
                 failure.message,
                 SUMMARY_INTERVAL.as_secs()
@@ -86,7 +86,7 @@ async fn summarise() {
             Some(count) if count > 0 => {
                 UNSUMMARISED.set(Some(0));
                 let handlers = if count == 1 { "handler" } else { "handlers" };
-                eprintln!(
+                crate::log::log_line!(
                     "wasio: {count} more client {handlers} ended with connection reset or abort in the last {} s",
                     SUMMARY_INTERVAL.as_secs()
                 );
