@@ -41,12 +41,14 @@ impl TlsServerConfig {
         let chain = super::certificates_from_pem(cert_chain_pem, "certificate chain")?;
         let key = PrivateKeyDer::from_pem_slice(key_pem)
             .map_err(|error| Error::invalid_argument(format!("private key: {error}")))?;
-        let config = ServerConfig::builder_with_provider(super::provider())
+        let mut config = ServerConfig::builder_with_provider(super::provider())
             .with_protocol_versions(super::versions(minimum))
             .map_err(|error| Error::invalid_argument(format!("TLS versions: {error}")))?
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .map_err(|error| Error::invalid_argument(format!("certificate and key: {error}")))?;
+        // Our order (ChaCha20-Poly1305 first: see `provider`), not the client's.
+        config.ignore_client_order = true;
         Ok(TlsServerConfig { config: Arc::new(config), accept: TlsSession::server })
     }
 
