@@ -181,7 +181,8 @@ async fn client_talks_to_a_native_echo_server() {
         let rest = peer::read_to_end(&mut socket).await;
         (message, rest)
     });
-    let (code, stdout, stderr) = run_client(&address.port().to_string(), MESSAGE).await;
+    let (code, stdout, stderr) =
+        run_component(&["client", "127.0.0.1", &address.port().to_string(), MESSAGE]).await;
     assert_eq!(code, 0, "stderr: {stderr}");
     assert_eq!(stdout, format!("Send: '{MESSAGE}'\nReceived: '{MESSAGE}'\nClose the connection\n"));
     let (message, rest) = within("the server sees EOF", server).await.unwrap();
@@ -196,17 +197,80 @@ async fn client_raises_connection_refused_error() {
     }
     // Bind then drop: nothing listens on this port any more.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (code, stdout, stderr) = run_client(&port.to_string(), "anyone?").await;
+    let (code, stdout, stderr) = run_component(&["client", "127.0.0.1", &port.to_string(), "anyone?"]).await;
     assert_eq!(code, 1, "stdout: {stdout}");
     assert!(stderr.contains("ConnectionRefusedError"), "stderr: {stderr}");
 }
 
-/// Runs `python-echo client 127.0.0.1 PORT MESSAGE`: (exit code, stdout, stderr).
-async fn run_client(port: &str, message: &str) -> (i32, String, String) {
+/// What `stream_check.py` prints against [`check_peer`] (CPython 3.11 and 3.13 print it
+/// too): readline's ValueError for an overlong line, LimitOverrunError with `consumed`,
+/// IncompleteReadError with `partial` and `expected`.
+const CHECK_OUTPUT: &str = "readline: b'short line\\n'
+readline: ValueError('Separator is found, but chunk is longer than limit')
+readuntil: b'abc|'
+readuntil: LimitOverrunError('Separator is found, but chunk is longer than limit') consumed=40
+read: b'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy|'
+readexactly: IncompleteReadError partial=b'zzzz' expected=10
+at_eof: True
+read: b''
+";
+
+/// examples/python-echo/stream_check.py in the component (`python-echo check`) and under
+/// the machine's CPython with asyncio's own streams, against the same peer: the same
+/// results and the same exceptions, attributes included.
+#[tokio::test]
+async fn stream_errors_are_asyncios_exceptions() {
+    if !python_echo_built() {
+        return;
+    }
+    let (address, peer) = check_peer().await;
+    let (code, stdout, stderr) = run_component(&["check", "127.0.0.1", &address.port().to_string()]).await;
+    assert_eq!(code, 0, "stderr: {stderr}");
+    within("the peer", peer).await.unwrap();
+    assert_eq!(stdout, CHECK_OUTPUT, "python-echo check");
+
+    let (address, peer) = check_peer().await;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/python-echo/stream_check.py");
+    let cpython = tokio::process::Command::new("python3")
+        .arg(script)
+        .args(["127.0.0.1", &address.port().to_string()])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let cpython = within("python3 stream_check.py", cpython).await.expect("run python3");
+    within("the peer", peer).await.unwrap();
+    let cpython_stdout = String::from_utf8_lossy(&cpython.stdout);
+    assert!(cpython.status.success(), "python3: {}", String::from_utf8_lossy(&cpython.stderr));
+    assert_eq!(stdout, cpython_stdout, "the component and CPython's asyncio differ");
+}
+
+/// The peer of `stream_check.py`: waits for b"go\n", sends the known sequence in one
+/// write, closes its side and reads until the client closes.
+async fn check_peer() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let (listener, address) = peer::listener().await;
+    let peer = tokio::spawn(async move {
+        // Bounded by START: the component may first wait for (or do) the compile.
+        let accepted = tokio::time::timeout(START, listener.accept()).await;
+        let (mut socket, _) = accepted.expect("the check did not connect").unwrap();
+        assert_eq!(peer::read_n(&mut socket, 3).await, b"go\n");
+        let mut sequence = b"short line\n".to_vec();
+        sequence.extend([b'x'; 20].iter().chain(b"\nabc|").chain(&[b'y'; 40]).chain(b"|zzzz"));
+        socket.write_all(&sequence).await.unwrap();
+        socket.shutdown().await.unwrap();
+        peer::read_to_end(&mut socket).await;
+    });
+    (address, peer)
+}
+
+/// Runs `python-echo ARGS...`: (exit code, stdout, stderr).
+async fn run_component(args: &[&str]) -> (i32, String, String) {
     let _one_at_a_time = STARTING.lock().await;
     let output = tokio::process::Command::new(host_binary())
         .arg(component("python-echo"))
-        .args(["--", "client", "127.0.0.1", port, message])
+        .arg("--")
+        .args(args)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();

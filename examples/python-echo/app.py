@@ -5,6 +5,7 @@ Usage: python-echo [HOST] [PORT]                  the echo server (default 127.0
                                                   `Serving on HOST:PORT` when ready
        python-echo client [HOST] [PORT] [MESSAGE] the echo client (default 127.0.0.1 8888
                                                   'Hello World!')
+       python-echo check HOST PORT                stream_check.py's reads (for the tests)
 
 Every module the program uses is imported here, at the top: componentize-py keeps
 only what was imported when it built the component.
@@ -19,6 +20,7 @@ from wit_world import exports
 
 import echo_client
 import echo_server
+import stream_check
 
 USAGE = __doc__.split("\n\n")[1]
 
@@ -36,12 +38,17 @@ def parse(args, defaults):
 
 
 def main(args):
-    """Runs the server or the client; the exit status (0: success)."""
+    """Runs the server, the client or the check; the exit status (0: success)."""
     if args[:1] == ["client"]:
         parsed = parse(args[1:], ["127.0.0.1", "8888", "Hello World!"])
         if parsed is not None:
             host, port, message = parsed
             wasio.run(echo_client.tcp_echo_client(message, host, port))
+            return 0
+    elif args[:1] == ["check"]:
+        parsed = parse(args[1:], ["", ""]) if len(args) == 3 else None
+        if parsed is not None:
+            wasio.run(stream_check.check(wasio, *parsed))
             return 0
     else:
         parsed = parse(args, ["127.0.0.1", "8888"])
