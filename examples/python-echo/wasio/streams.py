@@ -52,6 +52,8 @@ class StreamReader:
             raise ValueError(error.args[0]) from None
 
     async def readexactly(self, n):
+        if n < 0:
+            raise ValueError("readexactly size can not be less than zero")  # the WIT size is unsigned
         return await self._until_ready(self._reader.try_readexactly, n)
 
     async def readuntil(self, separator=b"\n"):
