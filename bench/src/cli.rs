@@ -27,6 +27,9 @@ pub enum Command {
     /// Run the benchmark and print the markdown table.
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
+    /// The soak: our servers under N minutes of mixed traffic, every byte checked, memory,
+    /// descriptors and CPU sampled; fails on a lost byte, a stall or a leak (not in CI).
+    Soak(crate::soak::SoakArgs),
     /// The tokio reference echo server (current-thread runtime; lines: read_until +
     /// write_all, chunks: read + write_all; TLS with --tls-cert/--tls-key). Prints
     /// `Serving on ADDR` when ready.

@@ -33,6 +33,7 @@ pub mod scenario;
 pub mod server_close;
 pub mod servers;
 pub mod settings;
+pub mod soak;
 pub mod targets;
 pub mod tls_client;
 pub mod tls_echo;
@@ -49,6 +50,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => plan::run(args),
+        Command::Soak(args) => soak::run(args),
         Command::ServeTokio { host, port, echo, tls_cert, tls_key } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => tls_echo::acceptor(&cert, &key).map(Some),

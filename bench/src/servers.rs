@@ -125,6 +125,28 @@ impl Launcher {
         })
     }
 
+    /// For our components only (the soak): the release host and the components where
+    /// `host_bin` and `guest_dir` say, or the defaults.
+    pub fn for_components(
+        host_bin: Option<PathBuf>,
+        guest_dir: Option<PathBuf>,
+        log_dir: PathBuf,
+        startup_timeout: Duration,
+    ) -> Result<Launcher> {
+        let root = workspace_root();
+        std::fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
+        Ok(Launcher {
+            bench_executable: std::env::current_exe().context("finding the bench executable")?,
+            python: None,
+            asyncio_script: root.join("bench/asyncio_echo.py"),
+            host_binary: host_bin.unwrap_or_else(|| root.join("target/release/host")),
+            component_dir: guest_dir.unwrap_or_else(|| newest_component_dir(&root)),
+            log_dir,
+            startup_timeout,
+            server_cpus: None,
+        })
+    }
+
     pub fn python(&self) -> Option<&Python> {
         self.python.as_ref()
     }
