@@ -31,3 +31,4 @@ mod tls_semantics;
 mod wit_provider;
 mod wit_reader_pollable;
 mod wit_tls;
+mod wit_v02;
