@@ -15,6 +15,7 @@ mod faults;
 mod host_cli;
 mod mapped_address;
 mod overload;
+mod p3_host;
 mod python_echo;
 mod sandbox_bad_clients;
 mod sandbox_limits;

@@ -5,7 +5,7 @@
 //! 2. compile it ([`Component::from_binary`], on the blocking pool, with the on-disk cache);
 //! 3. link it against wasmtime-wasi's p2 (`wasi:cli/imports`) with [`Linker::instantiate_pre`]
 //!    — unmet imports;
-//! 4. check it exports `wasi:cli/run` ([`CommandPre::new`]);
+//! 4. check it exports `wasi:cli/run`, 0.3 or 0.2 (`command::CliCommand`);
 //! 5. instantiate and call `run` asynchronously — exit codes, traps.
 
 use std::path::Path;
@@ -22,7 +22,6 @@ use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
     Cache, CacheConfig, Config, Engine, ProfilingStrategy, Store, Strategy, WasmBacktraceDetails,
 };
-use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::error::{classify_link_error, classify_runtime_error, one_line, HostError, RuntimeFailure};
@@ -117,7 +116,7 @@ fn profiling_strategy() -> Option<ProfilingStrategy> {
 /// (each start gets a fresh store: `--restart` starts from scratch).
 pub struct Runner {
     engine: Engine,
-    command_pre: CommandPre<HostState>,
+    command: CliCommand,
     config: RunConfig,
     _ticker: Ticker,
 }
@@ -131,14 +130,15 @@ impl Runner {
         let component = compile(&engine, path, bytes).await?;
         let linker = wasi_linker_with(&engine, config.tcp_nodelay, config.faults.as_ref())?;
         let pre = linker.instantiate_pre(&component).map_err(classify_link_error)?;
-        let command_pre = CommandPre::new(pre).map_err(|error| HostError::NotACommand {
+        let command = CliCommand::new(pre).map_err(|error| HostError::NotACommand {
             path: path.to_path_buf(),
             message: one_line(&error),
             error,
         })?;
+        tracing::debug!("{} runs as a WASI {} command", path.display(), command.wasi_version());
         // Checked now, so a missing directory is a host error rather than a failed start.
         wasi_ctx(config)?;
-        Ok(Runner { _ticker: Ticker::start(&engine), engine, command_pre, config: config.clone() })
+        Ok(Runner { _ticker: Ticker::start(&engine), engine, command, config: config.clone() })
     }
 
     /// Starts the component once and runs it to completion.
@@ -149,13 +149,10 @@ impl Runner {
         limits::watch_busy(&mut store, |state| &mut state.busy);
 
         let started = Instant::now();
-        let result = match self.command_pre.instantiate_async(&mut store).await {
-            // The whole guest is one tokio task, and tokio's cooperative budget (128 resource
-            // polls per task poll) would make every readiness check after the 128th in a guest
-            // turn report "not ready". The guest schedules its own tasks; let it.
-            Ok(command) => tokio::task::unconstrained(command.wasi_cli_run().call_run(&mut store)).await,
-            Err(error) => Err(error),
-        };
+        // The whole guest is one tokio task, and tokio's cooperative budget (128 resource
+        // polls per task poll) would make every readiness check after the 128th in a guest
+        // turn report "not ready". The guest schedules its own tasks; let it.
+        let result = tokio::task::unconstrained(self.command.instantiate_and_run(&mut store)).await;
         tracing::debug!("run finished after {:?}", started.elapsed());
         match result {
             Ok(Ok(())) => Ok(RunOutcome::Success),
@@ -180,7 +177,8 @@ impl Runner {
     }
 }
 
-/// A linker with all of wasmtime-wasi's p2 imports (`wasi:cli/imports`), async, whose TCP
+/// A linker with all of wasmtime-wasi's p2 imports (`wasi:cli/imports`), async, and its p3
+/// ones (WASI 0.3, the same [`WasiCtx`]: the same network policy, stdio and preopens), whose TCP
 /// sockets get TCP_NODELAY ([`crate::tcp_nodelay`]) and whose failed accepts name a
 /// descriptor shortage ([`crate::accept_errors`]); shared with [`crate::provider`].
 pub(crate) fn wasi_linker(engine: &Engine) -> Result<Linker<HostState>, HostError> {
@@ -197,6 +195,11 @@ pub(crate) fn wasi_linker_with(
 ) -> Result<Linker<HostState>, HostError> {
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
+    // p3 sockets are wasmtime-wasi's same `TcpSocket` underneath, so every bind, listen,
+    // connect and accept passes the same `socket_addr_check` (tests/p3_host.rs checks a
+    // denial). TCP_NODELAY and the accept-error naming below wrap p2 functions only.
+    wasmtime_wasi::p3::add_to_linker(&mut linker)
         .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
     if tcp_nodelay {
         tcp_nodelay::add_to_linker(&mut linker)
@@ -268,6 +271,9 @@ fn wasi_ctx(config: &RunConfig) -> Result<WasiCtx, HostError> {
 fn argv0(path: &Path) -> String {
     path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned()
 }
+
+mod command;
+use command::CliCommand;
 
 #[cfg(test)]
 mod tests;
