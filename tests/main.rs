@@ -30,6 +30,7 @@ mod tcp_nodelay;
 mod tls;
 mod tls_semantics;
 mod wit_provider;
+mod wit_provider_async;
 mod wit_reader_pollable;
 mod wit_tls;
 mod wit_v02;

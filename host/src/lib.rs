@@ -24,6 +24,7 @@ pub mod logging;
 pub mod faults;
 pub use wasio_policy::{policy as network_policy, rule as network_rule};
 pub mod provider;
+pub mod provider_async;
 mod runner;
 pub mod shutdown;
 mod supervisor;

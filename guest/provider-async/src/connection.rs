@@ -1,0 +1,228 @@
+//! One TCP connection: wasio's core state shared by its reader and writer, and the two
+//! tasks that move bytes between that state and the socket's `stream<u8>`s.
+//!
+//! - The reading task reads the receive stream into [`ReadBuffer`] (asyncio's
+//!   `data_received`), except while the buffer is paused (over 2 x limit, until a read
+//!   consumes or waits: asyncio's `pause_reading`), then EOF or the error.
+//! - The writing task hands [`WriteBuffer`]'s queue to the send stream, as fast as the
+//!   host takes it (that is the socket's own backpressure), and ends the stream (FIN)
+//!   once `write-eof` or `close` asked and the queue is empty.
+//!
+//! Both are spawned with wit-bindgen's `spawn_local` from the call that made the
+//! connection, and run in that call's component-model task after it returned; calls on
+//! the reader and writer are other tasks, woken across tasks by [`Notify`]
+//! (wit-bindgen's `inter-task-wakeup`).
+
+use std::cell::{Cell, RefCell};
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+
+use wasio::core::{ReadBuffer, ReadSize, Step, WriteBuffer};
+use wasio::error::Error;
+use wasio::runtime::Notify;
+use wasip3::sockets::types::{ErrorCode, IpAddressFamily, TcpSocket};
+use wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult, StreamWriter};
+
+use crate::convert::{self, socket_error};
+use crate::wit;
+
+/// At most this much of the write queue is handed to the host in one write.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+pub(crate) struct Connection {
+    pub(crate) read: RefCell<ReadBuffer>,
+    /// Data, EOF or an error arrived; or a read consumed or started waiting (which may
+    /// lift the pause).
+    pub(crate) read_changed: Notify,
+    pub(crate) write: RefCell<WriteBuffer>,
+    /// The queue grew or shrank, EOF or close was asked for, or the connection was lost.
+    pub(crate) write_changed: Notify,
+    /// The writing task ended: the send stream is closed (after a FIN or a loss).
+    pub(crate) write_done: Cell<bool>,
+    /// The error the connection was lost with, for `wait-closed`.
+    pub(crate) lost_with: RefCell<Option<Error>>,
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) local: Option<SocketAddr>,
+    /// Kept so the socket lives as long as its streams.
+    _socket: TcpSocket,
+}
+
+impl Connection {
+    /// Takes over a connected socket: starts its reading and writing tasks.
+    pub(crate) fn start(socket: TcpSocket, limit: usize) -> Result<Rc<Connection>, wit::Error> {
+        let read = ReadBuffer::new(limit).map_err(convert::error)?;
+        let (incoming, received) = socket.receive();
+        let (outgoing, to_send) = wasip3::wit_stream::new::<u8>();
+        let sent = socket.send(to_send);
+        let conn = Rc::new(Connection {
+            read: RefCell::new(read),
+            read_changed: Notify::new(),
+            write: RefCell::new(WriteBuffer::new()),
+            write_changed: Notify::new(),
+            write_done: Cell::new(false),
+            lost_with: RefCell::new(None),
+            peer: socket.get_remote_address().ok().map(convert::from_wasi),
+            local: socket.get_local_address().ok().map(convert::from_wasi),
+            _socket: socket,
+        });
+        drop(wasip3::spawn_local(read_task(conn.clone(), incoming, received)));
+        drop(wasip3::spawn_local(write_task(conn.clone(), outgoing, sent)));
+        Ok(conn)
+    }
+
+    /// The connection is gone (a reset, a broken pipe): reads fail with `error` at once
+    /// (asyncio's exception wins over buffered data), writes are dropped, drains fail.
+    pub(crate) fn lose(&self, error: Error) {
+        self.read.borrow_mut().set_exception(error.clone());
+        self.write.borrow_mut().mark_lost();
+        self.lost_with.borrow_mut().get_or_insert(error);
+        self.read_changed.notify_all();
+        self.write_changed.notify_all();
+    }
+
+    /// Runs a read operation of the core until it completes: the I/O half of
+    /// [`Step::NeedData`]. Dropping the returned future (the consumer cancelled the call)
+    /// ends the wait and consumes nothing.
+    pub(crate) async fn read_op<T>(
+        &self,
+        operation: &'static str,
+        mut attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
+    ) -> Result<T, Error> {
+        loop {
+            {
+                let mut read = self.read.borrow_mut();
+                if let Step::Ready(result) = attempt(&mut read) {
+                    drop(read);
+                    self.read_changed.notify_all(); // consumed: the reading task may resume
+                    return result;
+                }
+                read.begin_wait(operation)?;
+                read.resume_for_waiter();
+            }
+            let waiting = WaitGuard(self);
+            self.read_changed.notify_all(); // a paused reading task goes on
+            self.read_changed.notified().await;
+            drop(waiting);
+        }
+    }
+}
+
+/// Ends a read's wait, however the wait ends (woken or cancelled).
+struct WaitGuard<'a>(&'a Connection);
+
+impl Drop for WaitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.read.borrow_mut().end_wait();
+    }
+}
+
+async fn read_task(
+    conn: Rc<Connection>,
+    mut incoming: StreamReader<u8>,
+    received: FutureReader<Result<(), ErrorCode>>,
+) {
+    let mut size = ReadSize::new();
+    loop {
+        // Paused (over 2 x limit) until a read consumes or waits.
+        while conn.read.borrow().is_paused() {
+            conn.read_changed.notified().await;
+        }
+        let (result, bytes) = incoming.read(Vec::with_capacity(size.next())).await;
+        match result {
+            StreamResult::Complete(n) => {
+                size.record(n);
+                conn.read.borrow_mut().feed_vec(bytes);
+                conn.read_changed.notify_all();
+            }
+            StreamResult::Cancelled => {}
+            StreamResult::Dropped => break,
+        }
+    }
+    match received.await {
+        Ok(()) => {
+            conn.read.borrow_mut().feed_eof();
+            conn.read_changed.notify_all();
+        }
+        Err(code) => conn.lose(socket_error(code)),
+    }
+}
+
+async fn write_task(
+    conn: Rc<Connection>,
+    mut outgoing: StreamWriter<u8>,
+    sent: FutureReader<Result<(), ErrorCode>>,
+) {
+    loop {
+        let chunk = {
+            let write = conn.write.borrow();
+            if write.is_lost() {
+                break;
+            }
+            let chunk = write.front(WRITE_CHUNK).to_vec();
+            if chunk.is_empty() && (write.eof_requested() || write.is_closing()) {
+                break; // flushed: end the stream, which is the FIN
+            }
+            chunk
+        };
+        if chunk.is_empty() {
+            conn.write_changed.notified().await;
+            continue;
+        }
+        let offered = chunk.len();
+        let refused = outgoing.write_all(chunk).await;
+        let mut write = conn.write.borrow_mut();
+        if !write.is_lost() {
+            write.consume(offered - refused.len());
+        }
+        drop(write);
+        conn.write_changed.notify_all();
+        if !refused.is_empty() {
+            break; // the host dropped the stream: the connection is gone; `sent` says why
+        }
+    }
+    drop(outgoing);
+    if let Err(code) = sent.await {
+        conn.lose(socket_error(code));
+    }
+    conn.write_done.set(true);
+    conn.write_changed.notify_all();
+}
+
+/// asyncio.open_connection's connecting part: each address of `host` in turn, the last
+/// error if all fail.
+pub(crate) async fn connect(host: &str, port: u16) -> Result<TcpSocket, wit::Error> {
+    let addresses = resolve(host).await?;
+    let mut last = wit::Error::NameUnresolvable(host.to_string());
+    for ip in addresses {
+        let family = if ip.is_ipv4() { IpAddressFamily::Ipv4 } else { IpAddressFamily::Ipv6 };
+        let socket = TcpSocket::create(family).map_err(convert::socket_wit_error)?;
+        match socket.connect(convert::to_wasi(SocketAddr::new(ip, port))).await {
+            Ok(()) => return Ok(socket),
+            Err(code) => last = convert::socket_wit_error(code),
+        }
+    }
+    Err(last)
+}
+
+/// An IP literal as itself, else the name's addresses.
+pub(crate) async fn resolve(host: &str) -> Result<Vec<IpAddr>, wit::Error> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![ip]);
+    }
+    let found = wasip3::sockets::ip_name_lookup::resolve_addresses(host.to_string())
+        .await
+        .map_err(|_| wit::Error::NameUnresolvable(host.to_string()))?;
+    let ips: Vec<IpAddr> = found
+        .into_iter()
+        .map(|ip| match ip {
+            wasip3::sockets::types::IpAddress::Ipv4((a, b, c, d)) => IpAddr::from([a, b, c, d]),
+            wasip3::sockets::types::IpAddress::Ipv6((a, b, c, d, e, f, g, h)) => {
+                IpAddr::from([a, b, c, d, e, f, g, h])
+            }
+        })
+        .collect();
+    if ips.is_empty() {
+        return Err(wit::Error::NameUnresolvable(host.to_string()));
+    }
+    Ok(ips)
+}

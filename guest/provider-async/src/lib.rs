@@ -1,0 +1,70 @@
+//! `wasio:streams@0.2.0` (wit/v0.2, the WASI 0.3 face) as a component, on `wasi:sockets@0.3`
+//! whose bytes are `stream<u8>`s.
+//!
+//! The semantics are wasio's sans-I/O core (`wasio::core`: [`ReadBuffer`], [`WriteBuffer`],
+//! [`Separators`]), exactly as the 0.1.0 provider uses them; this crate is the thin WASI 0.3
+//! transport around it: per connection a reading task feeds the core from the socket's
+//! receive stream, a writing task hands the core's queue to its send stream, and every
+//! `async func` waits on the core's state with [`wasio::runtime::Notify`]. Calls from one
+//! consumer run concurrently (wit-bindgen's async runtime, one component-model task each).
+//!
+//! [`ReadBuffer`]: wasio::core::ReadBuffer
+//! [`WriteBuffer`]: wasio::core::WriteBuffer
+//! [`Separators`]: wasio::core::Separators
+
+mod connection;
+mod convert;
+mod reader;
+mod server;
+mod unsupported;
+mod writer;
+
+wit_bindgen::generate!({
+    path: "../../wit/v0.2",
+    world: "provider",
+    with: {
+        "wasi:sockets/types@0.3.2": wasip3::sockets::types,
+        "wasi:clocks/types@0.3.2": wasip3::clocks::types,
+    },
+});
+
+use exports::wasio::streams::types as wit;
+
+/// The exported interface's free functions.
+struct Provider;
+
+export!(Provider);
+
+impl wit::Guest for Provider {
+    type Reader = reader::Reader;
+    type Writer = writer::Writer;
+    type Server = server::Server;
+
+    async fn open_connection(
+        host: String,
+        port: u16,
+        options: Option<wit::ConnectOptions>,
+    ) -> Result<(wit::Reader, wit::Writer), wit::Error> {
+        let limit = convert::connect_limit(options.as_ref())?;
+        unsupported::connect_options(options.as_ref())?;
+        let socket = connection::connect(&host, port).await?;
+        let conn = connection::Connection::start(socket, limit)?;
+        Ok((wit::Reader::new(reader::Reader::new(conn.clone())), wit::Writer::new(writer::Writer::new(conn))))
+    }
+
+    async fn start_server(
+        host: String,
+        port: u16,
+        options: Option<wit::ServerOptions>,
+    ) -> Result<wit::Server, wit::Error> {
+        server::start(&host, port, options).await.map(wit::Server::new)
+    }
+
+    fn stdin_reader(_limit: Option<u64>) -> Result<wit::Reader, wit::Error> {
+        Err(unsupported::not_yet("stdin-reader"))
+    }
+
+    fn stdout_writer() -> Result<wit::Writer, wit::Error> {
+        Err(unsupported::not_yet("stdout-writer"))
+    }
+}

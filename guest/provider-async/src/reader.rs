@@ -1,0 +1,82 @@
+//! The `reader` resource: asyncio.StreamReader's reads, each the core's operation run by
+//! [`Connection::read_op`]; and `into-stream`, the bulk path.
+
+use std::rc::Rc;
+
+use wasio::core::{SearchState, Separators};
+use wasio::error::Error;
+use wasip3::wit_bindgen::{FutureReader, StreamReader};
+
+use crate::connection::Connection;
+use crate::convert;
+use crate::wit;
+
+pub struct Reader {
+    conn: Rc<Connection>,
+}
+
+impl Reader {
+    pub(crate) fn new(conn: Rc<Connection>) -> Reader {
+        Reader { conn }
+    }
+}
+
+fn size(n: u64) -> Result<i64, wit::Error> {
+    i64::try_from(n).map_err(|_| convert::error(Error::invalid_argument("size is too large")))
+}
+
+impl wit::GuestReader for Reader {
+    async fn read(&self, n: i64) -> Result<Vec<u8>, wit::Error> {
+        self.conn.read_op("read", |b| b.read(n)).await.map_err(convert::error)
+    }
+
+    async fn readline(&self) -> Result<Vec<u8>, wit::Error> {
+        let mut search = SearchState::new();
+        self.conn.read_op("readuntil", |b| b.readline(&mut search)).await.map_err(convert::error)
+    }
+
+    async fn readexactly(&self, n: u64) -> Result<Vec<u8>, wit::Error> {
+        let n = size(n)?;
+        self.conn.read_op("readexactly", |b| b.readexactly(n)).await.map_err(convert::error)
+    }
+
+    async fn readuntil(&self, separator: Vec<u8>) -> Result<Vec<u8>, wit::Error> {
+        let separators = Separators::single(&separator).map_err(convert::error)?;
+        let mut search = SearchState::new();
+        self.conn
+            .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
+            .await
+            .map_err(convert::error)
+    }
+
+    async fn readuntil_any(&self, separators: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::Error> {
+        let separators = Separators::new(separators.iter().map(Vec::as_slice)).map_err(convert::error)?;
+        let mut search = SearchState::new();
+        self.conn
+            .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
+            .await
+            .map_err(convert::error)
+    }
+
+    fn at_eof(&self) -> bool {
+        self.conn.read.borrow().at_eof()
+    }
+
+    fn limit(&self) -> u64 {
+        self.conn.read.borrow().limit() as u64
+    }
+
+    fn exception(&self) -> Option<wit::Error> {
+        self.conn.read.borrow().exception().cloned().map(convert::error)
+    }
+
+    fn buffer_size(&self) -> u64 {
+        self.conn.read.borrow().len() as u64
+    }
+
+    fn into_stream(
+        _this: wit::Reader,
+    ) -> Result<(StreamReader<u8>, FutureReader<Result<(), wit::Error>>), wit::Error> {
+        Err(crate::unsupported::not_yet("reader.into-stream"))
+    }
+}

@@ -1,0 +1,149 @@
+//! The `writer` resource: asyncio.StreamWriter over the core's [`WriteBuffer`]; the
+//! connection's writing task sends what `write` queued.
+//!
+//! [`WriteBuffer`]: wasio::core::WriteBuffer
+
+use std::rc::Rc;
+
+use wasio::error::Error;
+use wasip3::wit_bindgen::StreamReader;
+
+use crate::connection::Connection;
+use crate::convert;
+use crate::wit;
+
+pub struct Writer {
+    conn: Rc<Connection>,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Rc<Connection>) -> Writer {
+        Writer { conn }
+    }
+
+    fn queued(&self, outcome: wasio::error::Result<wasio::core::WriteOutcome>) -> Result<(), wit::Error> {
+        outcome.map_err(convert::error)?;
+        self.conn.write_changed.notify_all(); // the writing task takes it
+        Ok(())
+    }
+}
+
+impl Drop for Writer {
+    /// asyncio 3.13 closes an abandoned writer's connection: queued bytes still go.
+    fn drop(&mut self) {
+        self.conn.write.borrow_mut().start_closing();
+        self.conn.write_changed.notify_all();
+    }
+}
+
+fn size(n: u64) -> Option<usize> {
+    usize::try_from(n).ok()
+}
+
+impl wit::GuestWriter for Writer {
+    async fn write(&self, data: Vec<u8>) -> Result<(), wit::Error> {
+        let outcome = self.conn.write.borrow_mut().write(&data);
+        self.queued(outcome)
+    }
+
+    async fn writelines(&self, lines: Vec<Vec<u8>>) -> Result<(), wit::Error> {
+        let outcome = self.conn.write.borrow_mut().writelines(lines.iter().map(Vec::as_slice));
+        self.queued(outcome)
+    }
+
+    async fn drain(&self) -> Result<(), wit::Error> {
+        loop {
+            {
+                if let Some(error) = self.conn.read.borrow().exception() {
+                    return Err(convert::error(error.clone()));
+                }
+                let write = self.conn.write.borrow();
+                if write.is_lost() || self.conn.write_done.get() && write.is_closing() {
+                    return Err(convert::error(Error::connection_lost()));
+                }
+                if !write.is_paused() {
+                    return Ok(());
+                }
+            }
+            self.conn.write_changed.notified().await;
+        }
+    }
+
+    async fn write_stream(&self, _data: StreamReader<u8>) -> Result<u64, wit::Error> {
+        Err(crate::unsupported::not_yet("writer.write-stream"))
+    }
+
+    fn write_eof(&self) -> Result<(), wit::Error> {
+        self.conn.write.borrow_mut().request_eof();
+        self.conn.write_changed.notify_all();
+        Ok(())
+    }
+
+    fn can_write_eof(&self) -> bool {
+        true
+    }
+
+    fn close(&self) {
+        self.conn.write.borrow_mut().start_closing();
+        self.conn.write_changed.notify_all();
+    }
+
+    fn is_closing(&self) -> bool {
+        let write = self.conn.write.borrow();
+        write.is_closing() || write.is_lost()
+    }
+
+    fn abort(&self) {
+        self.conn.write.borrow_mut().start_closing();
+        self.conn.lose(Error::ConnectionAborted("aborted".into()));
+    }
+
+    async fn wait_closed(&self) -> Result<(), wit::Error> {
+        while !self.conn.write_done.get() {
+            self.conn.write_changed.notified().await;
+        }
+        match self.conn.lost_with.borrow().clone() {
+            Some(error) => Err(convert::error(error)),
+            None => Ok(()),
+        }
+    }
+
+    fn get_write_buffer_size(&self) -> u64 {
+        self.conn.write.borrow().len() as u64
+    }
+
+    fn get_write_buffer_limits(&self) -> wit::WriteBufferLimits {
+        let (low, high) = self.conn.write.borrow().limits();
+        wit::WriteBufferLimits { low: low as u64, high: high as u64 }
+    }
+
+    fn set_write_buffer_limits(&self, high: Option<u64>, low: Option<u64>) -> Result<(), wit::Error> {
+        let too_large = || convert::error(Error::invalid_argument("limit is too large"));
+        let high = high.map(|h| size(h).ok_or_else(too_large)).transpose()?;
+        let low = low.map(|l| size(l).ok_or_else(too_large)).transpose()?;
+        self.conn.write.borrow_mut().set_limits(high, low).map_err(convert::error)?;
+        self.conn.write_changed.notify_all();
+        Ok(())
+    }
+
+    fn peername(&self) -> Result<wit::IpSocketAddress, wit::Error> {
+        self.conn.peer.map(convert::to_wasi).ok_or_else(|| convert::error(Error::connection_lost()))
+    }
+
+    fn sockname(&self) -> Result<wit::IpSocketAddress, wit::Error> {
+        self.conn.local.map(convert::to_wasi).ok_or_else(|| convert::error(Error::connection_lost()))
+    }
+
+    async fn start_tls(
+        &self,
+        _config: wit::TlsUpgrade,
+        _server_hostname: Option<String>,
+        _ssl_handshake_timeout_ms: Option<u32>,
+    ) -> Result<(), wit::Error> {
+        Err(crate::unsupported::not_yet("writer.start-tls"))
+    }
+
+    fn tls_info(&self) -> Option<wit::TlsInfo> {
+        None
+    }
+}
