@@ -118,6 +118,12 @@ pub struct Cli {
     #[arg(long)]
     pub no_tcp_nodelay: bool,
 
+    /// Run N instances of the component (`auto`: one per core), each on its own thread with
+    /// its own memory; the sockets they bind are shared (SO_REUSEPORT) and the kernel spreads
+    /// connections over them. Limits and --restart apply to each instance alone.
+    #[arg(long, value_name = "N|auto", default_value = "1")]
+    pub instances: crate::instances::InstanceCount,
+
     /// Test only: make a fraction of the guest's stream calls fail or come up short, e.g.
     /// `read-short:0.1,write-error:0.01,seed=7` (see host/src/faults.rs).
     #[arg(long, value_name = "SPEC", hide = true)]
@@ -151,6 +157,7 @@ impl Cli {
             dirs: self.preopens(),
             tcp_nodelay: !self.no_tcp_nodelay,
             faults: self.inject_faults.clone(),
+            instances: self.instances,
         })
     }
 

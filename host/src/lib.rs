@@ -22,8 +22,10 @@ pub mod error;
 pub mod limits;
 pub mod logging;
 pub mod faults;
+pub mod instances;
 pub use wasio_policy::{policy as network_policy, rule as network_rule};
 pub mod provider;
+mod reuse_port;
 mod runner;
 pub mod shutdown;
 mod supervisor;
@@ -68,6 +70,9 @@ pub struct RunConfig {
     /// Faults injected into the guest's stream calls, for tests only (default: none;
     /// the hidden `--inject-faults`; see [`faults`]).
     pub faults: Option<faults::FaultPlan>,
+    /// How many instances of the component run, sharing the sockets they bind (default: 1;
+    /// `--instances`; see [`instances`]).
+    pub instances: instances::InstanceCount,
 }
 
 /// `--restart on-failure --max-restarts N`.
@@ -105,6 +110,7 @@ impl RunConfig {
             dirs: Vec::new(),
             tcp_nodelay: true,
             faults: None,
+            instances: instances::InstanceCount::ONE,
         }
     }
 
@@ -152,7 +158,10 @@ impl RunOutcome {
 pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
     let supervised = async {
         let runner = Runner::load(config).await?;
-        supervisor::supervise(&runner, config.restart).await
+        match config.instances.get() {
+            1 => supervisor::supervise(&runner, config.restart).await,
+            count => instances::run(runner, count, config.restart).await,
+        }
     };
     match config.timeout {
         None => supervised.await,

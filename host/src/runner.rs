@@ -129,7 +129,11 @@ impl Runner {
         let bytes = read_component(path)?;
         let engine = build_engine(config)?;
         let component = compile(&engine, path, bytes).await?;
-        let linker = wasi_linker_with(&engine, config.tcp_nodelay, config.faults.as_ref())?;
+        let mut linker = wasi_linker_with(&engine, config.tcp_nodelay, config.faults.as_ref())?;
+        if config.instances.get() > 1 {
+            crate::reuse_port::add_to_linker(&mut linker, Default::default())
+                .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
+        }
         let pre = linker.instantiate_pre(&component).map_err(classify_link_error)?;
         let command_pre = CommandPre::new(pre).map_err(|error| HostError::NotACommand {
             path: path.to_path_buf(),

@@ -13,8 +13,18 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Runs the component, restarting it per `policy`; returns the last outcome.
 pub async fn supervise(runner: &Runner, policy: RestartPolicy) -> Result<RunOutcome, HostError> {
+    supervise_with(runner, policy, || ()).await
+}
+
+/// [`supervise`], calling `before_each_start` before each start (see [`crate::instances`]).
+pub async fn supervise_with(
+    runner: &Runner,
+    policy: RestartPolicy,
+    before_each_start: fn(),
+) -> Result<RunOutcome, HostError> {
     let mut restarts = 0;
     loop {
+        before_each_start();
         let outcome = runner.run_once().await;
         let failure = match &outcome {
             Ok(RunOutcome::Success) | Ok(RunOutcome::Exit(0)) => None,
