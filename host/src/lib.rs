@@ -13,7 +13,7 @@
 //! component by name), [`network_policy`] (which addresses a guest may use), [`error`]
 //! ([`HostError`], exit codes, classification of wasmtime's errors), `runner` (engine, linker,
 //! store, instantiate, call), [`wasm_kind`] (component vs core module vs not wasm), [`logging`]
-//! (the stderr log format), [`metrics`] (`--metrics`).
+//! (the stderr log format).
 
 mod accept_errors;
 pub mod cli;
@@ -22,12 +22,15 @@ pub mod error;
 pub mod limits;
 pub mod logging;
 pub mod faults;
-pub mod metrics;
 pub mod instances;
+mod listener_handoff;
+pub mod reload;
 pub use wasio_policy::{policy as network_policy, rule as network_rule};
 pub mod provider;
 mod reuse_port;
 mod runner;
+#[cfg(target_os = "linux")]
+mod socket_fd;
 pub mod shutdown;
 mod supervisor;
 mod tcp_nodelay;
@@ -71,12 +74,15 @@ pub struct RunConfig {
     /// Faults injected into the guest's stream calls, for tests only (default: none;
     /// the hidden `--inject-faults`; see [`faults`]).
     pub faults: Option<faults::FaultPlan>,
-    /// Where to serve Prometheus metrics at `/metrics` (default: nowhere; `--metrics`; see
-    /// [`metrics`]).
-    pub metrics: Option<std::net::SocketAddr>,
     /// How many instances of the component run, sharing the sockets they bind (default: 1;
     /// `--instances`; see [`instances`]).
     pub instances: instances::InstanceCount,
+    /// Reload when the component file changes, as on SIGHUP (default: false; `--watch`; see
+    /// [`reload`]).
+    pub watch: bool,
+    /// How long the instances replaced by a reload may serve their open connections
+    /// (default: 30 s; `--drain-timeout`).
+    pub drain_timeout: std::time::Duration,
 }
 
 /// `--restart on-failure --max-restarts N`.
@@ -114,8 +120,9 @@ impl RunConfig {
             dirs: Vec::new(),
             tcp_nodelay: true,
             faults: None,
-            metrics: None,
             instances: instances::InstanceCount::ONE,
+            watch: false,
+            drain_timeout: reload::DEFAULT_DRAIN_TIMEOUT,
         }
     }
 
@@ -162,21 +169,9 @@ impl RunOutcome {
 /// stopping it at `config.timeout`.
 pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
     let supervised = async {
-        // Served from before the component loads until the run ends.
-        let metrics = match config.metrics {
-            Some(address) => Some(
-                metrics::serve(address).await.map_err(|source| HostError::MetricsListen { address, source })?,
-            ),
-            None => None,
-        };
-        let mut runner = Runner::load(config).await?;
-        if let Some(server) = &metrics {
-            runner = runner.with_metrics(server.metrics().clone());
-        }
-        match config.instances.get() {
-            1 => supervisor::supervise(&runner, config.restart).await,
-            count => instances::run(runner, count, config.restart).await,
-        }
+        let runner = Runner::load(config).await?;
+        // A reload loads the component again the same way.
+        instances::run(runner, config, || Runner::load(config)).await
     };
     match config.timeout {
         None => supervised.await,

@@ -11,12 +11,8 @@ use crate::{RestartPolicy, RunOutcome};
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// Runs the component, restarting it per `policy`; returns the last outcome.
-pub async fn supervise(runner: &Runner, policy: RestartPolicy) -> Result<RunOutcome, HostError> {
-    supervise_with(runner, policy, || ()).await
-}
-
-/// [`supervise`], calling `before_each_start` before each start (see [`crate::instances`]).
+/// Runs the component, restarting it per `policy`, calling `before_each_start` before each
+/// start (see [`crate::instances`]); returns the last outcome.
 pub async fn supervise_with(
     runner: &Runner,
     policy: RestartPolicy,
@@ -40,9 +36,6 @@ pub async fn supervise_with(
             return outcome;
         }
         restarts += 1;
-        if let Some(metrics) = runner.instance_metrics() {
-            metrics.restarts.inc();
-        }
         let delay = backoff(restarts);
         tracing::warn!(
             "component failed ({failure}); restarting in {delay:?} (restart {restarts} of {})",
