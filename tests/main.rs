@@ -13,6 +13,7 @@ mod examples;
 mod fairness;
 mod faults;
 mod host_cli;
+mod host_metrics;
 mod host_instances;
 mod host_reload;
 mod mapped_address;

@@ -134,6 +134,11 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub drain_timeout: std::time::Duration,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9100), on a listener
+    /// of the host's own, outside the guest's network policy.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+
     /// Test only: make a fraction of the guest's stream calls fail or come up short, e.g.
     /// `read-short:0.1,write-error:0.01,seed=7` (see host/src/faults.rs).
     #[arg(long, value_name = "SPEC", hide = true)]
@@ -167,6 +172,7 @@ impl Cli {
             dirs: self.preopens(),
             tcp_nodelay: !self.no_tcp_nodelay,
             faults: self.inject_faults.clone(),
+            metrics: self.metrics,
             instances: self.instances,
             watch: self.watch,
             drain_timeout: self.drain_timeout,

@@ -36,6 +36,9 @@ pub async fn supervise_with(
             return outcome;
         }
         restarts += 1;
+        if let Some(metrics) = runner.instance_metrics() {
+            metrics.restarts.inc();
+        }
         let delay = backoff(restarts);
         tracing::warn!(
             "component failed ({failure}); restarting in {delay:?} (restart {restarts} of {})",
