@@ -109,6 +109,8 @@ impl Generation {
                     Err(source) => return drop(ended.send((index, Err(HostError::Runtime { source })))),
                 };
                 listener_handoff::set_identity_on_this_thread(id, index);
+                // `--metrics` labels what this thread's instance counts with its index.
+                crate::metrics::set_instance_on_this_thread(index);
                 let outcome = runtime.block_on(async {
                     tokio::select! {
                         outcome = supervise(&runner, restart) => Some(outcome),
