@@ -29,6 +29,9 @@
 //! limit retries accepting, and a line per retry would flood the log (issue 9 saw 785,301
 //! lines in 20 s).
 //!
+//! The wrapper is also where `--metrics` learns of each accepted connection
+//! ([`crate::metrics::counting_streams`]): one shadowing of `accept`, two uses.
+//!
 //! Linux only (the errnos and `eventfd`); elsewhere `add_to_linker` leaves the linker alone.
 
 #[cfg(target_os = "linux")]
@@ -57,6 +60,7 @@ mod imp {
     use wasmtime_wasi::WasiView;
 
     use super::LOG_INTERVAL;
+    use crate::metrics::counting_streams::CountsConnections;
 
     /// The interface of `accept`, with the exact version of wasmtime-wasi 48.0.8's WIT (see
     /// `TCP_INTERFACE` in `tcp_nodelay.rs`): an upgrade that changes it makes
@@ -70,7 +74,9 @@ mod imp {
     /// [`wasmtime_wasi::p2::add_to_linker_async`]), with one that names descriptor shortages
     /// (`new-socket-limit` instead of `unknown`) and logs shortages, rate-limited. Every
     /// other result is passed on unchanged. Leaves shadowing disallowed (the default).
-    pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    pub(crate) fn add_to_linker<T: WasiView + CountsConnections + 'static>(
+        linker: &mut Linker<T>,
+    ) -> wasmtime::Result<()> {
         // Without shadowing, defining a name that exists fails: that checks it is there.
         linker.allow_shadowing(false);
         if linker.instance(TCP_INTERFACE)?.func_wrap(ACCEPT, |_, (): ()| Ok(())).is_ok() {
@@ -85,7 +91,7 @@ mod imp {
         defined
     }
 
-    fn accept<T: WasiView>(
+    fn accept<T: WasiView + CountsConnections>(
         mut store: StoreContextMut<'_, T>,
         (this,): (Resource<TcpSocket>,),
     ) -> wasmtime::Result<(Result<Accepted, ErrorCode>,)> {
@@ -95,6 +101,9 @@ mod imp {
             // What the generated bindings do: an error code goes to the guest, the rest traps.
             Err(error) => Err(network::Host::convert_error_code(&mut sockets, error)?),
         };
+        if let Ok((_, input, output)) = &result {
+            store.data_mut().accepted(input, output)?;
+        }
         let shortage = match &result {
             Err(ErrorCode::Unknown) => descriptor_shortage(),
             Err(ErrorCode::OutOfMemory) => Some(Shortage::Memory),

@@ -31,7 +31,8 @@ Limits and supervision, e.g.:
   host --restart on-failure --max-restarts 5 server.wasm a crashing server comes back
   host --dir ./data::/data --dir-rw /tmp/out::/out app.wasm
 SIGINT / SIGTERM stop the component and close its sockets (exit 130 / 143); a second
-signal exits at once.
+signal exits at once. SIGHUP (or --watch) reloads the component without dropping a
+connection: new instances take over the listening sockets, the old ones finish theirs.
 
 Exit codes:
   n   the guest called exit(n)
@@ -118,6 +119,26 @@ pub struct Cli {
     #[arg(long)]
     pub no_tcp_nodelay: bool,
 
+    /// Run N instances of the component (`auto`: one per core), each on its own thread with
+    /// its own memory; the sockets they bind are shared (SO_REUSEPORT) and the kernel spreads
+    /// connections over them. Limits and --restart apply to each instance alone.
+    #[arg(long, value_name = "N|auto", default_value = "1")]
+    pub instances: crate::instances::InstanceCount,
+
+    /// Reload the component when its file changes, as on SIGHUP: new instances take over
+    /// the listening sockets, the old ones finish their connections (see --drain-timeout).
+    #[arg(long)]
+    pub watch: bool,
+
+    /// How long instances replaced by a reload may serve their open connections, e.g. 30s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    pub drain_timeout: std::time::Duration,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9100), on a listener
+    /// of the host's own, outside the guest's network policy.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+
     /// Test only: make a fraction of the guest's stream calls fail or come up short, e.g.
     /// `read-short:0.1,write-error:0.01,seed=7` (see host/src/faults.rs).
     #[arg(long, value_name = "SPEC", hide = true)]
@@ -151,6 +172,10 @@ impl Cli {
             dirs: self.preopens(),
             tcp_nodelay: !self.no_tcp_nodelay,
             faults: self.inject_faults.clone(),
+            metrics: self.metrics,
+            instances: self.instances,
+            watch: self.watch,
+            drain_timeout: self.drain_timeout,
         })
     }
 

@@ -93,6 +93,14 @@ pub enum HostError {
         source: io::Error,
     },
 
+    /// `--metrics ADDR` could not be listened on.
+    #[error("cannot serve metrics on {address}: {source}")]
+    MetricsListen {
+        address: std::net::SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+
     /// The engine (or its compilation cache) could not be set up.
     #[error("cannot set up wasmtime: {message}")]
     Engine { message: String, error: wasmtime::Error },
@@ -164,6 +172,7 @@ impl HostError {
             HostError::ComponentNotFound { .. }
             | HostError::Read { .. }
             | HostError::Runtime { .. }
+            | HostError::MetricsListen { .. }
             | HostError::NotWasm { .. }
             | HostError::CoreModule { .. } => None,
         }

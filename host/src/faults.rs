@@ -84,23 +84,14 @@ impl fmt::Display for FaultPlan {
 /// The plan, the random choices and a count of what was injected.
 struct Faults {
     plan: FaultPlan,
-    rng: Mutex<u64>,
+    rng: Mutex<fastrand::Rng>,
     injected: AtomicU64,
 }
 
 impl Faults {
-    /// A number in [0, 1) (xorshift64*).
-    fn next(&self) -> f64 {
-        let mut state = self.rng.lock().unwrap();
-        *state ^= *state >> 12;
-        *state ^= *state << 25;
-        *state ^= *state >> 27;
-        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
     /// Whether to inject a fault of this `fraction` now.
     fn strike(&self, fraction: f64) -> bool {
-        let strike = fraction > 0.0 && self.next() < fraction;
+        let strike = fraction > 0.0 && self.rng.lock().unwrap().f64() < fraction;
         if strike {
             self.injected.fetch_add(1, Ordering::Relaxed);
         }
@@ -109,7 +100,7 @@ impl Faults {
 
     /// Somewhere in 1..n (n > 1).
     fn fewer(&self, n: u64) -> u64 {
-        1 + (self.next() * (n - 1) as f64) as u64
+        self.rng.lock().unwrap().u64(1..n)
     }
 }
 
@@ -142,7 +133,7 @@ pub(crate) fn add_to_linker<T: WasiView + 'static>(
 ) -> wasmtime::Result<()> {
     tracing::warn!("injecting faults into the guest's stream calls (a test-only setting): {plan}");
     let faults =
-        Arc::new(Faults { plan: plan.clone(), rng: Mutex::new(plan.seed | 1), injected: AtomicU64::new(0) });
+        Arc::new(Faults { plan: plan.clone(), rng: Mutex::new(fastrand::Rng::with_seed(plan.seed)), injected: AtomicU64::new(0) });
     linker.allow_shadowing(true);
     let mut streams_interface = linker.instance(STREAMS_INTERFACE)?;
     let read_faults = faults.clone();

@@ -13,7 +13,7 @@
 //! component by name), [`network_policy`] (which addresses a guest may use), [`error`]
 //! ([`HostError`], exit codes, classification of wasmtime's errors), `runner` (engine, linker,
 //! store, instantiate, call), [`wasm_kind`] (component vs core module vs not wasm), [`logging`]
-//! (the stderr log format).
+//! (the stderr log format), [`metrics`] (`--metrics`).
 
 mod accept_errors;
 pub mod cli;
@@ -22,10 +22,17 @@ pub mod error;
 pub mod limits;
 pub mod logging;
 pub mod faults;
+pub mod metrics;
+pub mod instances;
+mod listener_handoff;
+pub mod reload;
 pub use wasio_policy::{policy as network_policy, rule as network_rule};
 pub mod provider;
 pub mod provider_async;
+mod reuse_port;
 mod runner;
+#[cfg(target_os = "linux")]
+mod socket_fd;
 pub mod shutdown;
 mod supervisor;
 mod tcp_nodelay;
@@ -69,6 +76,18 @@ pub struct RunConfig {
     /// Faults injected into the guest's stream calls, for tests only (default: none;
     /// the hidden `--inject-faults`; see [`faults`]).
     pub faults: Option<faults::FaultPlan>,
+    /// Where to serve Prometheus metrics at `/metrics` (default: nowhere; `--metrics`; see
+    /// [`metrics`]).
+    pub metrics: Option<std::net::SocketAddr>,
+    /// How many instances of the component run, sharing the sockets they bind (default: 1;
+    /// `--instances`; see [`instances`]).
+    pub instances: instances::InstanceCount,
+    /// Reload when the component file changes, as on SIGHUP (default: false; `--watch`; see
+    /// [`reload`]).
+    pub watch: bool,
+    /// How long the instances replaced by a reload may serve their open connections
+    /// (default: 30 s; `--drain-timeout`).
+    pub drain_timeout: std::time::Duration,
 }
 
 /// `--restart on-failure --max-restarts N`.
@@ -106,6 +125,10 @@ impl RunConfig {
             dirs: Vec::new(),
             tcp_nodelay: true,
             faults: None,
+            metrics: None,
+            instances: instances::InstanceCount::ONE,
+            watch: false,
+            drain_timeout: reload::DEFAULT_DRAIN_TIMEOUT,
         }
     }
 
@@ -152,8 +175,26 @@ impl RunOutcome {
 /// stopping it at `config.timeout`.
 pub async fn run(config: &RunConfig) -> Result<RunOutcome, HostError> {
     let supervised = async {
-        let runner = Runner::load(config).await?;
-        supervisor::supervise(&runner, config.restart).await
+        // Served from before the component loads until the run ends.
+        let metrics = match config.metrics {
+            Some(address) => Some(
+                metrics::serve(address).await.map_err(|source| HostError::MetricsListen { address, source })?,
+            ),
+            None => None,
+        };
+        let mut runner = Runner::load(config).await?;
+        if let Some(server) = &metrics {
+            runner = runner.with_metrics(server.metrics().clone());
+        }
+        // A reload loads the component again the same way.
+        let load = || async {
+            let runner = Runner::load(config).await?;
+            Ok(match &metrics {
+                Some(server) => runner.with_metrics(server.metrics().clone()),
+                None => runner,
+            })
+        };
+        instances::run(runner, config, load).await
     };
     match config.timeout {
         None => supervised.await,

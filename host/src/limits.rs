@@ -40,6 +40,8 @@ pub struct MemoryLimiter {
     /// Where to keep `linear_memory` written down (`WASIO_MEMORY_REPORT`), so a
     /// benchmark can tell the guest's own memory from the host's.
     report: Option<PathBuf>,
+    /// `wasio_guest_memory_bytes` of this instance, under `--metrics`.
+    gauge: Option<prometheus_client::metrics::gauge::Gauge>,
 }
 
 /// The environment variable naming the file [`MemoryLimiter`] keeps the guest's linear
@@ -53,7 +55,14 @@ impl MemoryLimiter {
             refused: false,
             linear_memory: 0,
             report: std::env::var_os(MEMORY_REPORT_ENV).map(PathBuf::from),
+            gauge: None,
         }
+    }
+
+    /// Keeps `gauge` at the guest's linear memory size from now on.
+    pub fn report_to(&mut self, gauge: prometheus_client::metrics::gauge::Gauge) {
+        gauge.set(self.linear_memory as i64);
+        self.gauge = Some(gauge);
     }
 
     /// Whether a growth was refused (the guest then usually traps soon after).
@@ -93,6 +102,9 @@ impl ResourceLimiter for MemoryLimiter {
             _ => {
                 self.linear_memory += desired.saturating_sub(current);
                 self.write_report();
+                if let Some(gauge) = &self.gauge {
+                    gauge.set(self.linear_memory as i64);
+                }
                 Ok(true)
             }
         }

@@ -9,6 +9,7 @@
 //! 5. instantiate and call `run` asynchronously — exit codes, traps.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime_wasi::FsPerms;
@@ -16,6 +17,8 @@ use wasmtime_wasi::FsPerms;
 use crate::accept_errors;
 use crate::faults::{self, FaultPlan};
 use crate::limits::{self, BusyClock, Limits, MemoryLimiter, Ticker};
+use crate::metrics::counting_streams::{self, CountsConnections};
+use crate::metrics::{instance_label, InstanceMetrics, Metrics};
 use crate::tcp_nodelay;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -35,6 +38,8 @@ pub struct HostState {
     table: ResourceTable,
     memory: MemoryLimiter,
     busy: BusyClock,
+    /// What `--metrics` counts of this instance.
+    metrics: Option<Arc<InstanceMetrics>>,
 }
 
 impl HostState {
@@ -49,6 +54,29 @@ impl HostState {
             table: ResourceTable::new(),
             memory: MemoryLimiter::new(limits.max_memory),
             busy: BusyClock::new(limits.max_busy),
+            metrics: None,
+        }
+    }
+
+    /// Counts this store's connections, bytes and memory into `metrics`.
+    fn observed_by(mut self, metrics: Option<Arc<InstanceMetrics>>) -> HostState {
+        if let Some(metrics) = &metrics {
+            self.memory.report_to(metrics.memory.clone());
+        }
+        self.metrics = metrics;
+        self
+    }
+}
+
+impl CountsConnections for HostState {
+    fn accepted(
+        &mut self,
+        input: &wasmtime::component::Resource<wasmtime_wasi::p2::DynInputStream>,
+        output: &wasmtime::component::Resource<wasmtime_wasi::p2::DynOutputStream>,
+    ) -> Result<(), wasmtime::component::ResourceTableError> {
+        match &self.metrics {
+            Some(metrics) => counting_streams::count_accepted(&mut self.table, input, output, metrics),
+            None => Ok(()),
         }
     }
 }
@@ -119,6 +147,8 @@ pub struct Runner {
     command: CliCommand,
     config: RunConfig,
     _ticker: Ticker,
+    /// `--metrics`: the series each start counts into, under its instance's label.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Runner {
@@ -128,7 +158,11 @@ impl Runner {
         let bytes = read_component(path)?;
         let engine = build_engine(config)?;
         let component = compile(&engine, path, bytes).await?;
-        let linker = wasi_linker_with(&engine, config.tcp_nodelay, config.faults.as_ref())?;
+        let mut linker = wasi_linker_with(&engine, config.tcp_nodelay, config.faults.as_ref())?;
+        // Instances share their listeners, and a reload hands them over.
+        crate::reuse_port::add_to_linker(&mut linker)
+            .and_then(|()| crate::listener_handoff::add_to_linker(&mut linker))
+            .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
         let pre = linker.instantiate_pre(&component).map_err(classify_link_error)?;
         let command = CliCommand::new(pre).map_err(|error| HostError::NotACommand {
             path: path.to_path_buf(),
@@ -137,14 +171,38 @@ impl Runner {
         })?;
         tracing::debug!("{} runs as a WASI {} command", path.display(), command.wasi_version());
         // Checked now, so a missing directory is a host error rather than a failed start.
-        wasi_ctx(config)?;
-        Ok(Runner { _ticker: Ticker::start(&engine), engine, command, config: config.clone() })
+        wasi_ctx(config, None)?;
+        Ok(Runner {
+            _ticker: Ticker::start(&engine),
+            engine,
+            command,
+            config: config.clone(),
+            metrics: None,
+        })
+    }
+
+    /// Counts what every start does into `metrics` ([`crate::metrics`]).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Runner {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The series of the instance this thread runs ([`instance_label`]), under `--metrics`.
+    pub(crate) fn instance_metrics(&self) -> Option<Arc<InstanceMetrics>> {
+        let instance = instance_label::instance_on_this_thread().to_string();
+        self.metrics.as_ref().map(|metrics| metrics.instance(&instance))
     }
 
     /// Starts the component once and runs it to completion.
     pub async fn run_once(&self) -> Result<RunOutcome, HostError> {
         let limits = self.config.limits;
-        let mut store = Store::new(&self.engine, HostState::with_limits(wasi_ctx(&self.config)?, &limits));
+        let metrics = self.instance_metrics();
+        let ctx = wasi_ctx(&self.config, metrics.as_ref())?;
+        if let Some(metrics) = &metrics {
+            metrics.started();
+        }
+        let state = HostState::with_limits(ctx, &limits).observed_by(metrics.clone());
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         limits::watch_busy(&mut store, |state| &mut state.busy);
 
@@ -160,6 +218,9 @@ impl Runner {
             Err(error) => {
                 let state = store.data();
                 if state.busy.exceeded() {
+                    if let Some(metrics) = &metrics {
+                        metrics.busy_stops.inc();
+                    }
                     return Err(HostError::Busy { limit: limits.max_busy.unwrap_or_default() });
                 }
                 match runtime_failure(error) {
@@ -250,14 +311,21 @@ pub(crate) async fn compile(engine: &Engine, path: &Path, bytes: Vec<u8>) -> Res
 }
 
 /// The guest's WASI context: inherited stdio, argv[0] = the component's file name, then the
-/// arguments, only the given environment variables, and the network policy.
-fn wasi_ctx(config: &RunConfig) -> Result<WasiCtx, HostError> {
+/// arguments, only the given environment variables, and the network policy (its denials
+/// counted into `metrics`).
+fn wasi_ctx(config: &RunConfig, metrics: Option<&Arc<InstanceMetrics>>) -> Result<WasiCtx, HostError> {
     let mut builder = WasiCtxBuilder::new();
     builder.inherit_stdio();
     builder.arg(argv0(&config.component));
     builder.args(&config.args);
     builder.envs(&config.env);
-    config.network.apply(&mut builder);
+    match metrics {
+        Some(metrics) => {
+            let metrics = metrics.clone();
+            config.network.apply_observed(&mut builder, move |denial| metrics.policy_denied(&denial.rule));
+        }
+        None => config.network.apply(&mut builder),
+    }
     for dir in &config.dirs {
         let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
         builder

@@ -11,10 +11,16 @@ use crate::{RestartPolicy, RunOutcome};
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// Runs the component, restarting it per `policy`; returns the last outcome.
-pub async fn supervise(runner: &Runner, policy: RestartPolicy) -> Result<RunOutcome, HostError> {
+/// Runs the component, restarting it per `policy`, calling `before_each_start` before each
+/// start (see [`crate::instances`]); returns the last outcome.
+pub async fn supervise_with(
+    runner: &Runner,
+    policy: RestartPolicy,
+    before_each_start: fn(),
+) -> Result<RunOutcome, HostError> {
     let mut restarts = 0;
     loop {
+        before_each_start();
         let outcome = runner.run_once().await;
         let failure = match &outcome {
             Ok(RunOutcome::Success) | Ok(RunOutcome::Exit(0)) => None,
@@ -30,6 +36,9 @@ pub async fn supervise(runner: &Runner, policy: RestartPolicy) -> Result<RunOutc
             return outcome;
         }
         restarts += 1;
+        if let Some(metrics) = runner.instance_metrics() {
+            metrics.restarts.inc();
+        }
         let delay = backoff(restarts);
         tracing::warn!(
             "component failed ({failure}); restarting in {delay:?} (restart {restarts} of {})",

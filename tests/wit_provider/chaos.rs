@@ -23,19 +23,12 @@ const STEPS: usize = 80;
 /// Walks in the normal test run.
 const DEFAULT_RUNS: u64 = 8;
 
-/// xorshift64*: small, seeded, the same sequence everywhere.
-struct Rng(u64);
+/// A seeded generator (fastrand's: the same sequence everywhere) and the choices a walk makes.
+struct Rng(fastrand::Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.usize(..n)
     }
 
     fn pick<T: Copy>(&mut self, choices: &[T]) -> T {
@@ -72,7 +65,7 @@ struct Connection {
 
 /// Runs one walk; `Err` names the step that failed.
 async fn walk(seed: u64) {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng(fastrand::Rng::with_seed(seed));
     let mut p = provider().await;
     let mut connections: Vec<Connection> = Vec::new();
     let mut servers: Vec<(ServerHandle, SocketAddr, Vec<TcpStream>)> = Vec::new();

@@ -44,15 +44,12 @@ impl Tally {
     }
 }
 
-/// xorshift64*: each worker's own sequence.
-struct Rng(u64);
+/// Each worker's own seeded sequence (fastrand), and the lines it makes.
+struct Rng(fastrand::Rng);
 
 impl Rng {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+        self.0.u64(..n)
     }
 
     /// A line of `len` bytes (newline included), its content from `seed`.
@@ -91,7 +88,7 @@ pub fn start(
         .map(|(name, seed)| {
             let tally = tally.clone();
             tokio::spawn(async move {
-                let mut rng = Rng(seed * 0x9e37_79b9_7f4a_7c15 + 1);
+                let mut rng = Rng(fastrand::Rng::with_seed(seed));
                 while Instant::now() < deadline {
                     let result = timeout(OP_TIMEOUT, operation(name, address, &mut rng, &tally)).await;
                     match result {

@@ -20,7 +20,7 @@ mod accept_pause;
 mod connection;
 mod poller;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::process::ExitCode;
@@ -30,7 +30,7 @@ use wasip2::sockets::network::IpSocketAddress;
 
 use accept_pause::{AcceptFailures, ACCEPT_RETRY_DELAY};
 use bindings::wasio::streams::types::{start_server, Error, Server};
-use connection::{Connection, Echo};
+use connection::{Connection, Echo, Progress};
 use poller::Poller;
 
 mod bindings {
@@ -106,20 +106,33 @@ enum Waiter {
     Writer(u64),
 }
 
+/// While connections that yielded are served, the poller is asked what is ready at least
+/// this often (nanoseconds), so a connection whose pollable fires waits at most about
+/// this long behind busy ones (the wasio runtime does the same: `HOST_TURN_INTERVAL`).
+const POLL_INTERVAL: u64 = 250_000;
+
 /// One poll loop for the server and all its connections. A pollable is kept until it
 /// fires (it stays valid and becomes ready when the non-waiting call may make
 /// progress), so a round costs what is ready, not what is open: only the server or
 /// connections whose pollables fired make progress, then subscribe again to what
 /// they wait for.
+///
+/// A connection that stopped after its share of work with more to do ([`Progress::Yielded`])
+/// goes into a queue instead, served after those whose pollables fired, and the poller is
+/// asked again at least every [`POLL_INTERVAL`] meanwhile: a client sending now and then is
+/// answered promptly however many others keep the loop busy (tokio's and the wasio
+/// runtime's cooperative scheduling, by hand).
 fn serve(server: &Server, echo: Echo) -> Result<(), Error> {
     let mut connections: HashMap<u64, Connection> = HashMap::new();
     let mut next_id = 0;
     let mut accept_failures = AcceptFailures::default();
+    let mut yielded = Yielded::default();
     // Declared after what its pollables come from, so it is dropped before them.
     let mut poller = Poller::new();
     poller.insert(Waiter::Server, server.subscribe());
     loop {
-        for waiter in poller.wait() {
+        let ready = if yielded.is_empty() { poller.wait() } else { poller.poll_now() };
+        for waiter in ready {
             let id = match waiter {
                 Waiter::Server => {
                     let mut paused = false;
@@ -159,14 +172,73 @@ fn serve(server: &Server, echo: Echo) -> Result<(), Error> {
             };
             // Gone if it finished when its other pollable fired in this round.
             let Some(connection) = connections.get_mut(&id) else { continue };
-            if connection.make_progress(matches!(waiter, Waiter::Reader(_))) {
-                watch(&mut poller, id, connection);
-            } else {
-                // A pollable must go before the resource it came from.
-                poller.remove(Waiter::Reader(id));
-                poller.remove(Waiter::Writer(id));
-                connections.remove(&id);
+            let progress = connection.make_progress(matches!(waiter, Waiter::Reader(_)));
+            after_step(&mut poller, &mut connections, &mut yielded, id, progress);
+        }
+        // Then those that yielded, in turn, until the poller is due again.
+        let pass_started = monotonic_clock::now();
+        for _ in 0..yielded.len() {
+            if monotonic_clock::now().saturating_sub(pass_started) >= POLL_INTERVAL {
+                break;
             }
+            let Some(id) = yielded.pop() else { break };
+            let Some(connection) = connections.get_mut(&id) else { continue };
+            let progress = connection.make_progress(true);
+            after_step(&mut poller, &mut connections, &mut yielded, id, progress);
+        }
+    }
+}
+
+/// The connections that yielded, in the order they go on, each at most once.
+#[derive(Default)]
+struct Yielded {
+    queue: VecDeque<u64>,
+    queued: HashSet<u64>,
+}
+
+impl Yielded {
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn push(&mut self, id: u64) {
+        if self.queued.insert(id) {
+            self.queue.push_back(id);
+        }
+    }
+
+    fn pop(&mut self) -> Option<u64> {
+        let id = self.queue.pop_front()?;
+        self.queued.remove(&id);
+        Some(id)
+    }
+}
+
+/// After a step of connection `id`: wait on its pollables, queue it to go on, or drop it.
+fn after_step(
+    poller: &mut Poller<Waiter>,
+    connections: &mut HashMap<u64, Connection>,
+    yielded: &mut Yielded,
+    id: u64,
+    progress: Progress,
+) {
+    match progress {
+        Progress::Waiting => watch(poller, id, &connections[&id]),
+        Progress::Yielded => {
+            // It goes on from the queue, not from its reader's pollable.
+            poller.remove(Waiter::Reader(id));
+            watch_writer(poller, id, &connections[&id]);
+            yielded.push(id);
+        }
+        Progress::Finished => {
+            // A pollable must go before the resource it came from.
+            poller.remove(Waiter::Reader(id));
+            poller.remove(Waiter::Writer(id));
+            connections.remove(&id);
         }
     }
 }
@@ -181,6 +253,11 @@ fn watch(poller: &mut Poller<Waiter>, id: u64, connection: &Connection) {
         (false, true) => poller.remove(reader),
         _ => {}
     }
+    watch_writer(poller, id, connection);
+}
+
+/// The writer's part of [`watch`].
+fn watch_writer(poller: &mut Poller<Waiter>, id: u64, connection: &Connection) {
     let writer = Waiter::Writer(id);
     match (connection.waits_to_write(), poller.contains(writer)) {
         (true, false) => poller.insert(writer, connection.subscribe_writer()),

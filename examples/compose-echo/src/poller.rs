@@ -140,10 +140,32 @@ impl<K: Copy + Ord> Poller<K> {
     /// Waits until pollables are ready, drops them and returns their keys (none when
     /// only a timer fired). Panics when nothing waits.
     pub fn wait(&mut self) -> Vec<K> {
+        self.poll(true)
+    }
+
+    /// [`Poller::wait`] without waiting: what is ready now. It hands the host a fresh
+    /// zero-length timer, so the host's event loop runs first and reports readiness it
+    /// had not noticed (wasmtime yields to it only on a timer's first poll).
+    pub fn poll_now(&mut self) -> Vec<K> {
+        self.poll(false)
+    }
+
+    fn poll(&mut self, block: bool) -> Vec<K> {
         let now = monotonic_clock::now();
         self.now = now;
         let hot = self.hot_waiting(now);
-        let mut ready = if hot.is_empty() {
+        let mut ready = if !block {
+            let mut keys = self.this_waits(hot, now);
+            if now >= self.sweep.next {
+                let all = self.waiting();
+                let chunk: Vec<K> =
+                    self.sweep.chunk(&all).into_iter().filter(|key| !keys.contains(key)).collect();
+                keys.extend(chunk);
+                self.sweep.schedule(now, all.len(), self.cost_per_key, SWEEP_INTERVAL, MAX_SWEEP_INTERVAL);
+            }
+            let host_turn = monotonic_clock::subscribe_duration(0);
+            self.poll_keys(&keys, Some(&host_turn))
+        } else if hot.is_empty() {
             // Nothing hot: wait on everything, which sweeps it too.
             let all = self.waiting();
             let ready = self.poll_keys(&all, None);

@@ -134,16 +134,16 @@ impl NetworkPolicy {
 
     /// Why `allows(addr, use_)` is false, for the warning line; `None` if it is allowed.
     pub fn denial(&self, addr: SocketAddr, use_: AddressUse) -> Option<Denial> {
-        let deny = |reason: String| Some(Denial { addr, use_, reason });
+        let deny = |rule: String, reason: String| Some(Denial { addr, use_, rule, reason });
         let need = match use_ {
             AddressUse::TcpBind if addr.ip().is_unspecified() && addr.port() == 0 => Need::ImplicitBind,
             AddressUse::TcpBind | AddressUse::TcpListen => Need::Listen,
             AddressUse::TcpConnect => Need::Connect,
             AddressUse::TcpAccept => Need::Accept,
-            _ => return deny("UDP is disabled".to_string()),
+            _ => return deny("udp-disabled".to_string(), "UDP is disabled".to_string()),
         };
         if !self.tcp {
-            return deny("TCP is disabled".to_string());
+            return deny("tcp-disabled".to_string(), "TCP is disabled".to_string());
         }
         // The implicit bind only picks a local port; the connect (or a listen) that follows
         // is checked with its real address, so the log names what the guest tried to reach.
@@ -156,7 +156,7 @@ impl NetworkPolicy {
             _ => rule.matches(addr),
         });
         if let Some(rule) = denied_by {
-            return deny(format!("denied by rule --deny-net {rule}"));
+            return deny(format!("--deny-net {rule}"), format!("denied by rule --deny-net {rule}"));
         }
         let allowed = if self.default_loopback {
             is_loopback(addr.ip())
@@ -172,7 +172,7 @@ impl NetworkPolicy {
         if allowed {
             None
         } else {
-            deny(format!("no rule allows it ({})", self.describe()))
+            deny("no-allow-rule".to_string(), format!("no rule allows it ({})", self.describe()))
         }
     }
 
@@ -211,6 +211,9 @@ impl Default for NetworkPolicy {
 pub struct Denial {
     pub addr: SocketAddr,
     pub use_: AddressUse,
+    /// Which rule denied it, short and stable enough for a metric label:
+    /// `--deny-net RULE`, `no-allow-rule`, `tcp-disabled` or `udp-disabled`.
+    pub rule: String,
     pub reason: String,
 }
 
@@ -309,6 +312,16 @@ mod tests {
             p.denial(a("127.0.0.1:53"), UdpSend).unwrap().to_string(),
             "denied UdpSend to 127.0.0.1:53: UDP is disabled"
         );
+    }
+
+    #[test]
+    fn denial_names_its_rule_for_the_metric_label() {
+        let rule = |p: &NetworkPolicy, addr: &str, use_| p.denial(a(addr), use_).unwrap().rule;
+        let p = NetworkPolicy::loopback_only().deny_net(rules("127.0.0.1:22"));
+        assert_eq!(rule(&p, "127.0.0.1:22", TcpConnect), "--deny-net 127.0.0.1:22");
+        assert_eq!(rule(&p, "10.0.0.1:80", TcpConnect), "no-allow-rule");
+        assert_eq!(rule(&p, "127.0.0.1:53", UdpSend), "udp-disabled");
+        assert_eq!(rule(&NetworkPolicy::deny_all(), "127.0.0.1:80", TcpConnect), "tcp-disabled");
     }
 
     fn rules(text: &str) -> Vec<NetworkRule> {

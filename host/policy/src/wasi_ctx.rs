@@ -7,7 +7,7 @@ use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::address_use::AddressUse;
-use crate::policy::{preposition, NetworkPolicy};
+use crate::policy::{preposition, Denial, NetworkPolicy};
 
 impl From<SocketAddrUse> for AddressUse {
     fn from(use_: SocketAddrUse) -> Self {
@@ -27,6 +27,16 @@ impl NetworkPolicy {
     /// Configures `builder` with this policy: the TCP / UDP / name-lookup switches and an
     /// address check that logs a warning for every denied use.
     pub fn apply(&self, builder: &mut WasiCtxBuilder) {
+        self.apply_observed(builder, |_| {});
+    }
+
+    /// [`NetworkPolicy::apply`], also calling `on_denial` with every denied use (the host's
+    /// `wasio_policy_denials_total` counts them).
+    pub fn apply_observed(
+        &self,
+        builder: &mut WasiCtxBuilder,
+        on_denial: impl Fn(&Denial) + Send + Sync + 'static,
+    ) {
         builder
             .allow_tcp(self.tcp_enabled())
             .allow_udp(self.udp_enabled())
@@ -41,6 +51,7 @@ impl NetworkPolicy {
                 }
                 Some(denial) => {
                     tracing::warn!("{denial}");
+                    on_denial(&denial);
                     false
                 }
             };
