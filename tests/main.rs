@@ -7,6 +7,7 @@ mod support;
 
 mod chat_flood;
 mod compose;
+mod compose_async;
 mod echo_client;
 mod echo_server;
 mod examples;

@@ -1,0 +1,134 @@
+//! examples/compose-echo-async composed with the WASI 0.3 provider
+//! (compose-echo-async.wasm: a `wasio:streams@0.2.0` consumer plugged into
+//! streams-provider-async.wasm by scripts/build-guests) under the host, talked to by native
+//! tokio clients over loopback. Every connection is its own async task in the consumer,
+//! awaiting the provider's `readline`/`write`/`drain` (or, with `--bulk`, its chunk
+//! path), so all of them progress at once inside one instance.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::support::{peer, within, Running};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Barrier;
+
+#[tokio::test]
+async fn lines_serve_200_concurrent_clients_with_every_byte_back() {
+    let mut server = Running::start("compose-echo-async", &[], &["127.0.0.1", "0"]);
+    let address = server.serving_address().await;
+    // An idle client must not hold up the others.
+    let _idle = within("connect the idle client", TcpStream::connect(address)).await.unwrap();
+    line_clients(address, 200).await.unwrap();
+    // Still serving afterwards.
+    let mut late = within("connect late", TcpStream::connect(address)).await.unwrap();
+    round_trip(&mut late, b"late\n").await;
+}
+
+#[tokio::test]
+async fn lines_half_close_delivers_the_echo_and_the_unterminated_last_line_then_eof() {
+    let mut server = Running::start("compose-echo-async", &[], &["127.0.0.1", "0"]);
+    let address = server.serving_address().await;
+
+    // Lines, then an unterminated tail, then the client half-closes at once without
+    // reading: the whole echo still comes, tail included, then EOF.
+    let mut client = within("connect", TcpStream::connect(address)).await.unwrap();
+    client.write_all(b"one\ntwo\nno newline at the end").await.unwrap();
+    client.shutdown().await.unwrap();
+    assert_eq!(peer::read_to_end(&mut client).await, b"one\ntwo\nno newline at the end");
+
+    // A half-close with nothing sent: EOF back at once.
+    let mut silent = within("connect", TcpStream::connect(address)).await.unwrap();
+    silent.shutdown().await.unwrap();
+    assert_eq!(peer::read_to_end(&mut silent).await, b"");
+
+    // A client that resets mid-line costs the others nothing.
+    let mut reset = within("connect", TcpStream::connect(address)).await.unwrap();
+    reset.write_all(b"half a line").await.unwrap();
+    peer::reset(reset);
+
+    // A megabyte of lines (more than the writer's high mark: the echo goes through drain)
+    // with the client reading the echo while it still sends.
+    peer::half_closed_megabyte(address).await.unwrap();
+
+    let mut after = within("connect", TcpStream::connect(address)).await.unwrap();
+    round_trip(&mut after, b"still serving\n").await;
+}
+
+#[tokio::test]
+async fn bulk_echoes_a_half_closed_mebibyte_and_concurrent_clients() {
+    let mut server = Running::start("compose-echo-async", &[], &["--bulk", "127.0.0.1", "0"]);
+    let address = server.serving_address().await;
+    peer::half_closed_megabyte(address).await.unwrap();
+    // Several bulk clients at once, each with its own bytes.
+    const CLIENTS: usize = 16;
+    const LEN: usize = 256 * 1024;
+    let clients = (0..CLIENTS).map(|client| {
+        tokio::spawn(async move {
+            let (mut rx, mut tx) = TcpStream::connect(address).await.unwrap().into_split();
+            let writer = tokio::spawn(async move {
+                tx.write_all(&payload(client, LEN)).await.unwrap();
+                tx.shutdown().await.unwrap();
+            });
+            let mut echoed = Vec::with_capacity(LEN);
+            rx.read_to_end(&mut echoed).await.unwrap();
+            writer.await.unwrap();
+            assert!(
+                echoed == payload(client, LEN),
+                "client {client}: {} bytes back, not its own",
+                echoed.len()
+            );
+        })
+    });
+    within("16 bulk clients echoed", futures::future::try_join_all(clients)).await.unwrap();
+    // Lines mean nothing to the bulk echo: an unterminated write comes back as it is.
+    let mut client = within("connect", TcpStream::connect(address)).await.unwrap();
+    round_trip(&mut client, b"no newline").await;
+}
+
+/// Each client's bytes: distinct per client and position, so a mix-up shows.
+fn payload(client: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i.wrapping_mul(31) ^ client.wrapping_mul(7)) as u8).collect()
+}
+
+/// `count` clients, all connected at once, each sending several lines and checking every
+/// echoed byte, then half-closing and reading to EOF.
+async fn line_clients(address: SocketAddr, count: usize) -> Result<(), String> {
+    // Every client connects and is echoed once before any goes on, so all of them are
+    // open at the same time.
+    let all_connected = Arc::new(Barrier::new(count));
+    let clients = (0..count).map(|id| {
+        let all_connected = Arc::clone(&all_connected);
+        tokio::spawn(async move {
+            let mut client = TcpStream::connect(address).await.unwrap();
+            round_trip(&mut client, format!("client {id} says hello\n").as_bytes()).await;
+            all_connected.wait().await;
+            for round in 0..5 {
+                let line = format!("client {id} round {round} \x00\u{fe}\n");
+                round_trip(&mut client, line.as_bytes()).await;
+            }
+            // Several lines in one go, each with every byte value.
+            let burst: Vec<u8> = (0..8)
+                .flat_map(|line| (0..=255u8).map(move |byte| byte ^ line ^ id as u8).chain([b'\n']))
+                .collect();
+            round_trip(&mut client, &burst).await;
+            client.shutdown().await.unwrap();
+            let mut rest = Vec::new();
+            client.read_to_end(&mut rest).await.unwrap();
+            assert!(rest.is_empty(), "client {id}: bytes after the echo: {rest:?}");
+        })
+    });
+    let results = within("all line clients", futures::future::join_all(clients)).await;
+    for (id, result) in results.into_iter().enumerate() {
+        result.map_err(|error| format!("client {id}: {error}"))?;
+    }
+    Ok(())
+}
+
+/// Writes `data` and reads back exactly as many bytes, which must be the same.
+async fn round_trip(client: &mut TcpStream, data: &[u8]) {
+    within("write", client.write_all(data)).await.unwrap();
+    let mut echoed = vec![0; data.len()];
+    within("read the echo", client.read_exact(&mut echoed)).await.unwrap();
+    assert!(echoed == data, "the echo differs from what was sent: {echoed:?}");
+}
