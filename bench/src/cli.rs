@@ -60,7 +60,8 @@ pub struct RunArgs {
     )]
     pub scenarios: Vec<ScenarioName>,
 
-    /// Servers to run, comma-separated; `ours` is echo-server and compose-echo (when built).
+    /// Servers to run, comma-separated; `ours` is echo-server, compose-echo and
+    /// compose-echo-async (each when built).
     #[arg(long, value_delimiter = ',', default_value = "tokio,asyncio,ours")]
     pub servers: Vec<ServerChoice>,
 
@@ -144,8 +145,9 @@ pub enum ScenarioName {
 pub enum ServerChoice {
     Tokio,
     Asyncio,
-    /// echo-server.wasm and, when built, compose-echo.wasm.
+    /// echo-server.wasm and, when built, compose-echo.wasm and compose-echo-async.wasm.
     Ours,
     EchoServer,
     ComposeEcho,
+    ComposeEchoAsync,
 }

@@ -6,10 +6,11 @@ use clap::ValueEnum;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
 pub enum Echo {
     /// One line at a time: asyncio `readline` + `write` + `drain`; tokio `read_until(b'\n')` +
-    /// `write_all`; ours `readline` (`try-readline` in compose-echo) + `write` + `drain`.
+    /// `write_all`; ours `readline` (`try-readline` in compose-echo, an awaited `async func` in
+    /// compose-echo-async) + `write` + `drain`.
     Lines,
     /// What arrives, as it arrives: asyncio `read(64 KiB)` + `write` + `drain`; tokio `read`
-    /// into 64 KiB + `write_all`; ours the same as asyncio.
+    /// into 64 KiB + `write_all`; ours the same as asyncio (compose-echo-async: its `--bulk`).
     Chunks,
 }
 

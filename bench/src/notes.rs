@@ -88,8 +88,9 @@ pub fn standing_notes(
             None,
             "Echoes: every server runs the one each column's `echo` row names — line: asyncio \
              `readline` + `write` + `drain`, tokio `read_until(b'\\n')` + `write_all`, ours `readline` \
-             (compose-echo: `try-readline`) + `write` + `drain`; chunk: asyncio `read(64 KiB)` + `write` + \
-             `drain`, tokio `read` into 64 KiB + `write_all`, ours as asyncio. Ratios compare the same echo."
+             (compose-echo: `try-readline`; compose-echo-async: an awaited `async func`) + `write` + `drain`; \
+             chunk: asyncio `read(64 KiB)` + `write` + `drain`, tokio `read` into 64 KiB + `write_all`, ours \
+             as asyncio (compose-echo-async: its `--bulk`). Ratios compare the same echo."
                 .into(),
         ),
         (
@@ -148,7 +149,7 @@ pub fn standing_notes(
                 "tls: every server presents one ECDSA P-256 certificate for localhost made at run time \
                  (rcgen, its own CA), with its TLS library's defaults — tokio-rustls (ring), asyncio \
                  `start_server(ssl=)` (CPython's OpenSSL), ours rustls (ring) compiled to wasm inside the \
-                 component; compose-echo serves no TLS. The client is rustls (ring), verifying the chain \
+                 component; compose-echo and compose-echo-async serve no TLS. The client is rustls (ring), verifying the chain \
                  and the name, session resumption off: every connection is a full TLS 1.3 handshake. \
                  Handshakes/s = {} connections, {} at a time: connect, handshake, one 64-byte line echoed, \
                  close (close_notify + FIN); the client's own handshake work shares the machine, so server \

@@ -185,7 +185,9 @@ fn server_label(server: ServerKind, context: &ReportContext, tls: bool) -> Strin
                 None => format!("asyncio{ssl}"),
             }
         }
-        ServerKind::EchoServer | ServerKind::ComposeEcho => format!("{} (host)", server.name()),
+        ServerKind::EchoServer | ServerKind::ComposeEcho | ServerKind::ComposeEchoAsync => {
+            format!("{} (host)", server.name())
+        }
     }
 }
 

@@ -32,6 +32,9 @@ pub enum ServerKind {
     EchoServer,
     /// compose-echo.wasm (consumer + provider components) under the release host.
     ComposeEcho,
+    /// compose-echo-async.wasm (a `wasio:streams@0.2.0` consumer + the WASI 0.3 provider)
+    /// under the release host.
+    ComposeEchoAsync,
 }
 
 impl ServerKind {
@@ -41,6 +44,7 @@ impl ServerKind {
             ServerKind::Asyncio => "asyncio",
             ServerKind::EchoServer => "echo-server.wasm",
             ServerKind::ComposeEcho => "compose-echo.wasm",
+            ServerKind::ComposeEchoAsync => "compose-echo-async.wasm",
         }
     }
 
@@ -57,15 +61,16 @@ impl ServerKind {
         self.component_file().is_some()
     }
 
-    /// Whether it can serve TLS (compose-echo's provider has no `ssl` option yet).
+    /// Whether it can serve TLS (the composed echoes' providers have no `ssl` option yet).
     pub fn serves_tls(self) -> bool {
-        self != ServerKind::ComposeEcho
+        !matches!(self, ServerKind::ComposeEcho | ServerKind::ComposeEchoAsync)
     }
 
     pub fn component_file(self) -> Option<&'static str> {
         match self {
             ServerKind::EchoServer => Some("echo-server.wasm"),
             ServerKind::ComposeEcho => Some("compose-echo.wasm"),
+            ServerKind::ComposeEchoAsync => Some("compose-echo-async.wasm"),
             ServerKind::Tokio | ServerKind::Asyncio => None,
         }
     }
@@ -158,9 +163,12 @@ impl Launcher {
             let kinds: &[ServerKind] = match choice {
                 ServerChoice::Tokio => &[ServerKind::Tokio],
                 ServerChoice::Asyncio => &[ServerKind::Asyncio],
-                ServerChoice::Ours => &[ServerKind::EchoServer, ServerKind::ComposeEcho],
+                ServerChoice::Ours => {
+                    &[ServerKind::EchoServer, ServerKind::ComposeEcho, ServerKind::ComposeEchoAsync]
+                }
                 ServerChoice::EchoServer => &[ServerKind::EchoServer],
                 ServerChoice::ComposeEcho => &[ServerKind::ComposeEcho],
+                ServerChoice::ComposeEchoAsync => &[ServerKind::ComposeEchoAsync],
             };
             wanted.extend_from_slice(kinds);
         }
@@ -186,7 +194,7 @@ impl Launcher {
             ServerKind::Asyncio => {
                 self.python.is_none().then(|| "no python3.13 or python3 found".to_string())
             }
-            ServerKind::EchoServer | ServerKind::ComposeEcho => {
+            ServerKind::EchoServer | ServerKind::ComposeEcho | ServerKind::ComposeEchoAsync => {
                 if !self.host_binary.is_file() {
                     return Some(format!(
                         "{} is missing (cargo build --release -p host)",
@@ -318,20 +326,31 @@ impl Launcher {
                 command.args(tls_args.into_iter().flatten());
                 command.args(["127.0.0.1", "0"]);
             }
-            ServerKind::EchoServer | ServerKind::ComposeEcho => {
+            ServerKind::EchoServer | ServerKind::ComposeEcho | ServerKind::ComposeEchoAsync => {
                 let component = self.component_dir.join(kind.component_file().expect("a component"));
                 command = Command::new(&self.host_binary);
                 if let Some(pki) = tls {
                     command.arg("--dir").arg(pki.dir());
                 }
                 command.arg(component).arg("--");
-                command.args(echo.map(Echo::flag));
+                command.args(echo.and_then(|echo| component_echo_flag(kind, echo)));
                 command.args(tls_args.into_iter().flatten());
                 command.args(["127.0.0.1", "0"]);
                 command.env("WASIO_MEMORY_REPORT", memory_report_path(log_path));
             }
         }
         Ok(command)
+    }
+}
+
+/// The option that selects `echo` on one of our components' command lines: compose-echo-async
+/// echoes lines by default and its chunk echo is `--bulk` (what arrives, forwarded as it
+/// arrives); the others take `--lines`/`--chunks` as the asyncio server does.
+fn component_echo_flag(kind: ServerKind, echo: Echo) -> Option<&'static str> {
+    match (kind, echo) {
+        (ServerKind::ComposeEchoAsync, Echo::Lines) => None,
+        (ServerKind::ComposeEchoAsync, Echo::Chunks) => Some("--bulk"),
+        _ => Some(echo.flag()),
     }
 }
 

@@ -76,7 +76,8 @@ async fn soak(args: SoakArgs) -> Result<()> {
         out_dir.join("logs"),
         Duration::from_secs(120),
     )?;
-    let (kinds, notes) = launcher.select(&[ServerChoice::Ours]);
+    // The two 0.2 servers the soak was made for (compose-echo-async is not soaked yet).
+    let (kinds, notes) = launcher.select(&[ServerChoice::EchoServer, ServerChoice::ComposeEcho]);
     notes.iter().for_each(|note| eprintln!("soak: {note}"));
     if kinds.is_empty() {
         bail!("nothing to soak: build the host and the components first (./scripts/bench builds them)");
