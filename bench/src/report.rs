@@ -129,11 +129,17 @@ fn ratios(
 /// The targets ours must meet, PASS or FAIL per server (only those measured in this run).
 fn targets(out: &mut String, samples: &Samples, context: &ReportContext) {
     let ours: Vec<ServerKind> = context.servers.iter().copied().filter(|server| server.is_ours()).collect();
-    let measured: Vec<_> = TARGETS.iter().filter(|target| has_data(samples, &ours, target.column)).collect();
+    let measured: Vec<_> = TARGETS
+        .iter()
+        .filter(|target| has_data(samples, &ours, target.column))
+        .filter(|target| ours.iter().any(|&server| target.applies_to(server)))
+        .collect();
     // Only the servers some measured target applies to (compose-echo has no TLS figures).
     let ours: Vec<ServerKind> = ours
         .into_iter()
-        .filter(|&server| measured.iter().any(|target| target.column.metric.applies_to(server)))
+        .filter(|&server| {
+            measured.iter().any(|target| target.applies_to(server) && target.column.metric.applies_to(server))
+        })
         .collect();
     if ours.is_empty() || measured.is_empty() {
         return;
@@ -142,6 +148,7 @@ fn targets(out: &mut String, samples: &Samples, context: &ReportContext) {
     table_header(out, "target", ours.iter().map(|server| server.name().to_string()));
     for target in measured {
         let cells = ours.iter().map(|&server| match target.judge(samples, server) {
+            _ if !target.applies_to(server) => "—".into(),
             Some(verdict) => format!("{} {}", verdict.shown, if verdict.pass { "PASS" } else { "FAIL" }),
             None => "— (not measured)".into(),
         });
