@@ -81,6 +81,10 @@ async fn bulk_echoes_a_half_closed_mebibyte_and_concurrent_clients() {
         })
     });
     within("16 bulk clients echoed", futures::future::try_join_all(clients)).await.unwrap();
+    // A client that resets while its bytes are still being forwarded ends only itself.
+    let mut reset = within("connect", TcpStream::connect(address)).await.unwrap();
+    reset.write_all(&payload(99, LEN)).await.unwrap();
+    peer::reset(reset);
     // Lines mean nothing to the bulk echo: an unterminated write comes back as it is.
     let mut client = within("connect", TcpStream::connect(address)).await.unwrap();
     round_trip(&mut client, b"no newline").await;
