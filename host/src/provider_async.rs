@@ -73,6 +73,7 @@ impl AsyncProvider {
         builder.arg("streams-provider-async");
         network.apply(&mut builder);
         let mut store = Store::new(&engine, HostState::new(builder.build()));
+        store.limiter(|state| state.memory_limiter()); // no limit; counts for `linear_memory`
         let bindings =
             pre.instantiate_async(&mut store).await.map_err(|error| match classify_runtime_error(error) {
                 RuntimeFailure::Trap(e) => e,
@@ -82,6 +83,11 @@ impl AsyncProvider {
                 },
             })?;
         Ok(AsyncProvider { store, bindings })
+    }
+
+    /// The instance's linear memory (bytes): its peak so far, since memory only grows.
+    pub fn linear_memory(&self) -> usize {
+        self.store.data().linear_memory()
     }
 
     /// Runs `calls` with the store open for concurrent calls: `call_*` futures made with

@@ -48,6 +48,17 @@ impl HostState {
         HostState::with_limits(ctx, &Limits::default())
     }
 
+    /// Its guest's memory limiter, for [`Store::limiter`] (which also makes it count).
+    pub(crate) fn memory_limiter(&mut self) -> &mut MemoryLimiter {
+        &mut self.memory
+    }
+
+    /// Its guest's linear memories, summed (bytes), in a store with
+    /// [`memory_limiter`](Self::memory_limiter) set: they only grow, so this is the peak.
+    pub fn linear_memory(&self) -> usize {
+        self.memory.linear_memory()
+    }
+
     fn with_limits(ctx: WasiCtx, limits: &Limits) -> HostState {
         HostState {
             ctx,

@@ -3,7 +3,9 @@
 //!
 //! - The reading task reads the receive stream into [`ReadBuffer`] (asyncio's
 //!   `data_received`), except while the buffer is paused (over 2 x limit, until a read
-//!   consumes or waits: asyncio's `pause_reading`), then EOF or the error.
+//!   consumes or waits: asyncio's `pause_reading`), then EOF or the error. Once
+//!   `into-stream` took the reader over, it delivers the bulk read instead
+//!   ([`crate::bulk_read`]), before or after EOF.
 //! - The writing task hands [`WriteBuffer`]'s queue to the send stream, as fast as the
 //!   host takes it (that is the socket's own backpressure), and ends the stream (FIN)
 //!   once `write-eof` or `close` asked and the queue is empty.
@@ -23,6 +25,7 @@ use wasio::runtime::Notify;
 use wasip3::sockets::types::{ErrorCode, IpAddressFamily, TcpSocket};
 use wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult, StreamWriter};
 
+use crate::bulk_read::{BulkRead, Source};
 use crate::convert::{self, socket_error};
 use crate::wit;
 
@@ -39,6 +42,10 @@ pub(crate) struct Connection {
     pub(crate) write_changed: Notify,
     /// The writing task ended: the send stream is closed (after a FIN or a loss).
     pub(crate) write_done: Cell<bool>,
+    /// `into-stream` took the reader over; the reading task delivers it.
+    pub(crate) bulk: RefCell<Option<BulkRead>>,
+    /// The reader resource is gone: after EOF, no bulk read can come any more.
+    pub(crate) reader_gone: Cell<bool>,
     /// The error the connection was lost with, for `wait-closed`.
     pub(crate) lost_with: RefCell<Option<Error>>,
     pub(crate) peer: Option<SocketAddr>,
@@ -60,6 +67,8 @@ impl Connection {
             write: RefCell::new(WriteBuffer::new()),
             write_changed: Notify::new(),
             write_done: Cell::new(false),
+            bulk: RefCell::new(None),
+            reader_gone: Cell::new(false),
             lost_with: RefCell::new(None),
             peer: socket.get_remote_address().ok().map(convert::from_wasi),
             local: socket.get_local_address().ok().map(convert::from_wasi),
@@ -123,27 +132,46 @@ async fn read_task(
 ) {
     let mut size = ReadSize::new();
     loop {
-        // Paused (over 2 x limit) until a read consumes or waits.
-        while conn.read.borrow().is_paused() {
+        if let Some(bulk) = conn.bulk.take() {
+            return bulk.deliver(&conn, Source::Socket { incoming, received, size }).await;
+        }
+        // Paused (over 2 x limit) until a read consumes or waits, or `into-stream`.
+        if conn.read.borrow().is_paused() {
             conn.read_changed.notified().await;
+            continue;
         }
         let (result, bytes) = incoming.read(Vec::with_capacity(size.next())).await;
         match result {
             StreamResult::Complete(n) => {
                 size.record(n);
-                conn.read.borrow_mut().feed_vec(bytes);
+                match conn.bulk.borrow_mut().as_mut() {
+                    // Handed off while this read was in flight: these come next.
+                    Some(bulk) => bulk.append(bytes),
+                    None => conn.read.borrow_mut().feed_vec(bytes),
+                }
                 conn.read_changed.notify_all();
             }
             StreamResult::Cancelled => {}
             StreamResult::Dropped => break,
         }
     }
-    match received.await {
-        Ok(()) => {
-            conn.read.borrow_mut().feed_eof();
-            conn.read_changed.notify_all();
+    let ended = received.await.map_err(socket_error);
+    match &ended {
+        Ok(()) => conn.read.borrow_mut().feed_eof(),
+        Err(error) => conn.lose(error.clone()),
+    }
+    conn.read_changed.notify_all();
+    // A bulk read may still come (for the buffered bytes and EOF) while the reader lives.
+    // A bulk read may still come (for the buffered bytes and EOF) while the reader lives;
+    // `into-stream` drops the reader after setting it, so look for it first.
+    loop {
+        if let Some(bulk) = conn.bulk.take() {
+            return bulk.deliver(&conn, Source::Ended(ended)).await;
         }
-        Err(code) => conn.lose(socket_error(code)),
+        if conn.reader_gone.get() {
+            return;
+        }
+        conn.read_changed.notified().await;
     }
 }
 

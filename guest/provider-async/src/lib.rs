@@ -7,11 +7,15 @@
 //! receive stream, a writing task hands the core's queue to its send stream, and every
 //! `async func` waits on the core's state with [`wasio::runtime::Notify`]. Calls from one
 //! consumer run concurrently (wit-bindgen's async runtime, one component-model task each).
+//! The bulk paths move `stream<u8>`s: `reader.into-stream` ([`bulk_read`]) and
+//! `writer.write-stream` ([`bulk_write`]).
 //!
 //! [`ReadBuffer`]: wasio::core::ReadBuffer
 //! [`WriteBuffer`]: wasio::core::WriteBuffer
 //! [`Separators`]: wasio::core::Separators
 
+mod bulk_read;
+mod bulk_write;
 mod connection;
 mod convert;
 mod reader;

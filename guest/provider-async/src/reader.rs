@@ -1,12 +1,12 @@
 //! The `reader` resource: asyncio.StreamReader's reads, each the core's operation run by
-//! [`Connection::read_op`]; and `into-stream`, the bulk path.
+//! [`Connection::read_op`]; and `into-stream`, the bulk path ([`crate::bulk_read`]).
 
 use std::rc::Rc;
 
 use wasio::core::{SearchState, Separators};
 use wasio::error::Error;
-use wasip3::wit_bindgen::{FutureReader, StreamReader};
 
+use crate::bulk_read::{self, BulkRead};
 use crate::connection::Connection;
 use crate::convert;
 use crate::wit;
@@ -18,6 +18,14 @@ pub struct Reader {
 impl Reader {
     pub(crate) fn new(conn: Rc<Connection>) -> Reader {
         Reader { conn }
+    }
+}
+
+impl Drop for Reader {
+    /// No bulk read can come any more (`into-stream` set its own before this).
+    fn drop(&mut self) {
+        self.conn.reader_gone.set(true);
+        self.conn.read_changed.notify_all();
     }
 }
 
@@ -74,9 +82,11 @@ impl wit::GuestReader for Reader {
         self.conn.read.borrow().len() as u64
     }
 
-    fn into_stream(
-        _this: wit::Reader,
-    ) -> Result<(StreamReader<u8>, FutureReader<Result<(), wit::Error>>), wit::Error> {
-        Err(crate::unsupported::not_yet("reader.into-stream"))
+    fn into_stream(this: wit::Reader) -> Result<bulk_read::Ends, wit::Error> {
+        let reader: Reader = this.into_inner();
+        let (bulk, ends) = BulkRead::start(&reader.conn)?;
+        *reader.conn.bulk.borrow_mut() = Some(bulk);
+        reader.conn.read_changed.notify_all(); // the reading task delivers it
+        Ok(ends)
     }
 }

@@ -1,5 +1,6 @@
 //! The `writer` resource: asyncio.StreamWriter over the core's [`WriteBuffer`]; the
-//! connection's writing task sends what `write` queued.
+//! connection's writing task sends what `write` queued; `write-stream` is
+//! [`crate::bulk_write`].
 //!
 //! [`WriteBuffer`]: wasio::core::WriteBuffer
 
@@ -21,10 +22,39 @@ impl Writer {
         Writer { conn }
     }
 
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     fn queued(&self, outcome: wasio::error::Result<wasio::core::WriteOutcome>) -> Result<(), wit::Error> {
         outcome.map_err(convert::error)?;
         self.conn.write_changed.notify_all(); // the writing task takes it
         Ok(())
+    }
+
+    /// `write`.
+    pub(crate) fn queue(&self, data: &[u8]) -> Result<(), wit::Error> {
+        let outcome = self.conn.write.borrow_mut().write(data);
+        self.queued(outcome)
+    }
+
+    /// `drain`: waits while the queue is over the marks; the connection's error.
+    pub(crate) async fn wait_below_low_mark(&self) -> Result<(), wit::Error> {
+        loop {
+            {
+                if let Some(error) = self.conn.read.borrow().exception() {
+                    return Err(convert::error(error.clone()));
+                }
+                let write = self.conn.write.borrow();
+                if write.is_lost() || self.conn.write_done.get() && write.is_closing() {
+                    return Err(convert::error(Error::connection_lost()));
+                }
+                if !write.is_paused() {
+                    return Ok(());
+                }
+            }
+            self.conn.write_changed.notified().await;
+        }
     }
 }
 
@@ -42,8 +72,7 @@ fn size(n: u64) -> Option<usize> {
 
 impl wit::GuestWriter for Writer {
     async fn write(&self, data: Vec<u8>) -> Result<(), wit::Error> {
-        let outcome = self.conn.write.borrow_mut().write(&data);
-        self.queued(outcome)
+        self.queue(&data)
     }
 
     async fn writelines(&self, lines: Vec<Vec<u8>>) -> Result<(), wit::Error> {
@@ -52,25 +81,11 @@ impl wit::GuestWriter for Writer {
     }
 
     async fn drain(&self) -> Result<(), wit::Error> {
-        loop {
-            {
-                if let Some(error) = self.conn.read.borrow().exception() {
-                    return Err(convert::error(error.clone()));
-                }
-                let write = self.conn.write.borrow();
-                if write.is_lost() || self.conn.write_done.get() && write.is_closing() {
-                    return Err(convert::error(Error::connection_lost()));
-                }
-                if !write.is_paused() {
-                    return Ok(());
-                }
-            }
-            self.conn.write_changed.notified().await;
-        }
+        self.wait_below_low_mark().await
     }
 
-    async fn write_stream(&self, _data: StreamReader<u8>) -> Result<u64, wit::Error> {
-        Err(crate::unsupported::not_yet("writer.write-stream"))
+    async fn write_stream(&self, data: StreamReader<u8>) -> Result<u64, wit::Error> {
+        crate::bulk_write::write_stream(self, data).await
     }
 
     fn write_eof(&self) -> Result<(), wit::Error> {

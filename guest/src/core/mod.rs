@@ -19,7 +19,7 @@ pub mod model;
 #[cfg(test)]
 mod tests;
 
-pub use read_buffer::{ReadBuffer, SearchState, DEFAULT_LIMIT};
+pub use read_buffer::{HandOff, ReadBuffer, SearchState, DEFAULT_LIMIT};
 pub use read_size::ReadSize;
 pub use separators::Separators;
 pub use write_buffer::{FlowControl, WriteBuffer, WriteOutcome, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};

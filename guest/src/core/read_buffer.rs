@@ -18,6 +18,9 @@ use super::separators::Separators;
 use super::Step;
 use crate::error::{Error, Overrun, Result};
 
+mod hand_off;
+pub use hand_off::HandOff;
+
 /// asyncio's `_DEFAULT_LIMIT` (S:23): 64 KiB.
 pub const DEFAULT_LIMIT: usize = 65536;
 

@@ -49,6 +49,8 @@ pub struct WriteBuffer {
     eof_requested: bool,
     closing: bool,
     lost: bool,
+    /// A bulk write (`write-stream`) is feeding the queue.
+    streaming: bool,
 }
 
 impl Default for WriteBuffer {
@@ -68,6 +70,7 @@ impl WriteBuffer {
             eof_requested: false,
             closing: false,
             lost: false,
+            streaming: false,
         }
     }
 
@@ -228,6 +231,23 @@ impl WriteBuffer {
         self.lost
     }
 
+    /// A bulk write starts (wasio:streams@0.2.0's `writer.write-stream`: a `write` then a
+    /// `drain` per chunk, so it keeps the marks). One at a time: a second one is `Busy`
+    /// ("write-stream"), since two would interleave their chunks. Plain writes may still
+    /// come in between chunks.
+    pub fn begin_stream(&mut self) -> Result<()> {
+        if self.streaming {
+            return Err(Error::busy("write-stream"));
+        }
+        self.streaming = true;
+        Ok(())
+    }
+
+    /// The bulk write is over (its stream ended, it failed or it was cancelled).
+    pub fn end_stream(&mut self) {
+        self.streaming = false;
+    }
+
     /// TR:279-295: pause when the buffer exceeds the high-water mark (strict); SSL
     /// (SP:820-834) pauses when it reaches it. An empty buffer never pauses: asyncio's
     /// SSL layer would pause one with `high=0` until its next I/O event resumed it.
@@ -263,6 +283,16 @@ impl FlowControl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_bulk_write_at_a_time_and_plain_writes_between_its_chunks() {
+        let mut w = WriteBuffer::new();
+        w.begin_stream().unwrap();
+        assert_eq!(w.begin_stream(), Err(Error::busy("write-stream")));
+        assert_eq!(w.write(b"between").unwrap(), WriteOutcome::Buffered);
+        w.end_stream();
+        w.begin_stream().unwrap();
+    }
 
     #[test]
     fn write_through_queues_only_what_the_host_did_not_take() {

@@ -1,0 +1,206 @@
+//! `reader.into-stream`: the reader becomes a `stream<u8>` that yields what was buffered,
+//! then what arrives, every byte in order, ending at EOF; forwarded here with
+//! `writer.write-stream` or taken by the host, which may hold back (back-pressure).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+use super::host_streams::{check_pattern, deliver, pattern, take_pattern};
+use super::{ok, provider, settled};
+use crate::support::{peer, within};
+
+const MIB: usize = 1 << 20;
+
+/// A native peer that sends the pattern from `from` to `to`, `sent` counting, then FIN.
+async fn send_pattern(socket: &mut tokio::net::TcpStream, from: usize, to: usize, sent: &AtomicU64) {
+    const CHUNK: usize = 100_003; // not a power of two: chunk borders fall everywhere
+    let mut at = from;
+    while at < to {
+        let len = CHUNK.min(to - at);
+        socket.write_all(&pattern(at as u64, len)).await.unwrap();
+        at += len;
+        sent.store(at as u64, Ordering::SeqCst);
+    }
+}
+
+/// A native peer that reads to EOF: the bytes.
+fn receive_all(listener: TcpListener) -> tokio::task::JoinHandle<Vec<u8>> {
+    tokio::spawn(async move {
+        let mut socket = peer::accept(&listener).await;
+        peer::read_to_end(&mut socket).await
+    })
+}
+
+#[tokio::test]
+async fn eight_mib_go_from_into_stream_to_write_stream_with_every_byte_checked() {
+    const TOTAL: usize = 8 * MIB;
+    let (from_listener, from_address) = peer::listener().await;
+    let (to_listener, to_address) = peer::listener().await;
+    let source = tokio::spawn(async move {
+        let mut socket = peer::accept(&from_listener).await;
+        send_pattern(&mut socket, 0, TOTAL, &AtomicU64::new(0)).await;
+        socket.shutdown().await.unwrap();
+        socket
+    });
+    let sink = receive_all(to_listener);
+    let mut p = provider().await;
+    let (from_port, to_port) = (from_address.port(), to_address.port());
+    let (taken, ended) = within(
+        "8 MiB through into-stream and write-stream",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let (reader, _) = ok(api.call_open_connection(acc, "127.0.0.1".into(), from_port, None).await?)?;
+            let (_, writer) = ok(api.call_open_connection(acc, "127.0.0.1".into(), to_port, None).await?)?;
+            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let ended = deliver(acc, end);
+            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
+            api.writer().call_close(acc, writer).await?;
+            ok(api.writer().call_wait_closed(acc, writer).await?)?;
+            Ok((taken, ended.await?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(taken, TOTAL as u64, "write-stream's count");
+    assert!(ended.is_ok(), "the bulk read ends well at EOF: {ended:?}");
+    let data = within("the forwarded bytes", sink).await.unwrap();
+    assert_eq!(data.len(), TOTAL);
+    check_pattern(0, &data).unwrap();
+    drop(source.await.unwrap());
+}
+
+#[tokio::test]
+async fn bytes_buffered_before_into_stream_come_first_and_none_is_lost() {
+    const BUFFERED: usize = 5000;
+    const LATER: usize = MIB;
+    let (from_listener, from_address) = peer::listener().await;
+    let (to_listener, to_address) = peer::listener().await;
+    let (go, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let source = tokio::spawn(async move {
+        let mut socket = peer::accept(&from_listener).await;
+        let mut first = b"first\n".to_vec();
+        first.extend(pattern(0, BUFFERED));
+        socket.write_all(&first).await.unwrap();
+        // The rest only once the component holds the first part in its buffer.
+        within("the go-ahead", go_rx).await.unwrap();
+        send_pattern(&mut socket, BUFFERED, BUFFERED + LATER, &AtomicU64::new(0)).await;
+        socket.shutdown().await.unwrap();
+        socket
+    });
+    let sink = receive_all(to_listener);
+    let mut p = provider().await;
+    let (from_port, to_port) = (from_address.port(), to_address.port());
+    let (line, taken, ended) = within(
+        "readline, then into-stream over a full buffer",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let (reader, _) = ok(api.call_open_connection(acc, "127.0.0.1".into(), from_port, None).await?)?;
+            let (_, writer) = ok(api.call_open_connection(acc, "127.0.0.1".into(), to_port, None).await?)?;
+            let line = ok(api.reader().call_readline(acc, reader).await?)?;
+            for _ in 0..500 {
+                if api.reader().call_buffer_size(acc, reader).await? == BUFFERED as u64 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(api.reader().call_buffer_size(acc, reader).await?, BUFFERED as u64);
+            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let ended = deliver(acc, end);
+            go.send(()).unwrap();
+            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
+            api.writer().call_close(acc, writer).await?;
+            ok(api.writer().call_wait_closed(acc, writer).await?)?;
+            Ok((line, taken, ended.await?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(line, b"first\n");
+    assert_eq!(taken, (BUFFERED + LATER) as u64);
+    assert!(ended.is_ok(), "{ended:?}");
+    let data = within("the forwarded bytes", sink).await.unwrap();
+    assert_eq!(data.len(), BUFFERED + LATER, "the buffered bytes and the later ones");
+    check_pattern(0, &data).unwrap();
+    drop(source.await.unwrap());
+}
+
+/// The peer's bytes and FIN arrive together: whether the reading task saw EOF before
+/// `into-stream` or after, the stream yields the rest and ends well.
+#[tokio::test]
+async fn into_stream_at_eof_yields_the_rest_and_ends_well() {
+    const TOTAL: usize = 3000;
+    let (listener, address) = peer::listener().await;
+    let source = tokio::spawn(async move {
+        let mut socket = peer::accept(&listener).await;
+        socket.write_all(&pattern(0, TOTAL)).await.unwrap();
+        socket.shutdown().await.unwrap();
+        socket
+    });
+    let mut p = provider().await;
+    let port = address.port();
+    let (taken, ended) = within(
+        "into-stream at EOF",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let (reader, _) = ok(api.call_open_connection(acc, "127.0.0.1".into(), port, None).await?)?;
+            assert_eq!(ok(api.reader().call_readexactly(acc, reader, 1).await?)?, pattern(0, 1));
+            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let ended = deliver(acc, end);
+            let taken = take_pattern(acc, stream, 1, true).done.await?;
+            Ok((taken, ended.await?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(taken, Ok(TOTAL as u64 - 1));
+    assert!(ended.is_ok(), "{ended:?}");
+    drop(source.await.unwrap());
+}
+
+/// A host that does not read the stream: the provider stops reading the socket (the
+/// peer's sends stall) and its memory does not grow with what the peer offers; once the
+/// host reads, every byte arrives.
+#[tokio::test]
+async fn a_stream_nobody_reads_stops_the_socket_not_the_memory() {
+    const TOTAL: usize = 32 * MIB;
+    let (listener, address) = peer::listener().await;
+    let sent = Arc::new(AtomicU64::new(0));
+    let source = tokio::spawn({
+        let sent = sent.clone();
+        async move {
+            let mut socket = peer::accept(&listener).await;
+            send_pattern(&mut socket, 0, TOTAL, &sent).await;
+            socket.shutdown().await.unwrap();
+            socket
+        }
+    });
+    let mut p = provider().await;
+    let port = address.port();
+    let (stalled_at, taken, ended) = within(
+        "a held-back stream, then read",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let (reader, _) = ok(api.call_open_connection(acc, "127.0.0.1".into(), port, None).await?)?;
+            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let ended = deliver(acc, end);
+            let taking = take_pattern(acc, stream, 0, false);
+            let stalled_at = settled(&sent).await;
+            assert_eq!(taking.taken.load(Ordering::SeqCst), 0, "held back");
+            taking.gate.open();
+            let taken = taking.done.await?;
+            Ok((stalled_at, taken, ended.await?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(stalled_at < (TOTAL / 2) as u64, "the peer's sends stalled at {stalled_at} of {TOTAL} bytes");
+    assert_eq!(taken, Ok(TOTAL as u64), "every byte, in order, once read");
+    assert!(ended.is_ok(), "{ended:?}");
+    let memory = p.linear_memory();
+    assert!(memory < 16 * MIB, "the provider's memory grew to {memory} bytes");
+    drop(source.await.unwrap());
+}
