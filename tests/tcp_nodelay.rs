@@ -1,7 +1,10 @@
 //! The host sets TCP_NODELAY on the sockets a guest accepts and connects (and leaves Nagle on
-//! with `--no-tcp-nodelay`), checked on the host process's real sockets: `pidfd_getfd`
-//! (Linux 5.6+) copies them into the test process, where `getsockopt` reads the option.
+//! with `--no-tcp-nodelay`), for WASI 0.2 guests here and WASI 0.3 ones in [`p3`], checked on
+//! the host process's real sockets: `pidfd_getfd` (Linux 5.6+) copies them into the test
+//! process, where `getsockopt` reads the option.
 #![cfg(target_os = "linux")]
+
+mod p3;
 
 use std::net::SocketAddr;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};

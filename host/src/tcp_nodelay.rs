@@ -1,31 +1,49 @@
-//! TCP_NODELAY on the guests' TCP sockets (on by default; `--no-tcp-nodelay` turns it off).
+//! TCP_NODELAY on the guests' TCP sockets (on by default; `--no-tcp-nodelay` turns it off),
+//! for WASI 0.2 and WASI 0.3 guests alike.
 //!
-//! wasmtime-wasi 48 leaves Nagle's algorithm on for the sockets of WASI 0.2 guests, and
-//! `wasi:sockets/tcp@0.2` has no option a guest could use to turn it off. Nagle plus the
-//! peer's delayed ACK then stalls a write-write-read exchange by ~40 ms. asyncio (and the
-//! tokio servers we compare with) set TCP_NODELAY on every connection, so the host does it
-//! for the guest.
+//! wasmtime-wasi 48 leaves Nagle's algorithm on for the sockets of its guests, and neither
+//! `wasi:sockets/tcp@0.2` nor `wasi:sockets/types@0.3` has an option a guest could use to turn
+//! it off. Nagle plus the peer's delayed ACK then stalls a write-write-read exchange by
+//! ~40 ms. asyncio (and the tokio servers we compare with) set TCP_NODELAY on every
+//! connection, so the host does it for the guest.
 //!
 //! wasmtime-wasi has no hook for socket options and keeps a guest socket's file descriptor to
-//! itself, so `add_to_linker` shadows some of its `wasi:sockets` functions in the linker with
+//! itself, so `add_to_linker` shadows the functions that create a socket in the linker with
 //! wrappers that call wasmtime-wasi's own implementation and then find the socket's
-//! descriptor:
+//! descriptor. A new socket gets the lowest free descriptor number, so the wrapper learns
+//! that number just before ([`imp::lowest_free_descriptor`]), then checks that the
+//! descriptor now there is a fresh TCP socket of the right family and sets the option on it.
+//! O(1). The option stays through bind, listen and connect, and Linux copies it from a
+//! listening socket to every socket it accepts, so nothing else needs wrapping.
 //!
-//! - `create-tcp-socket`: a new socket gets the lowest free descriptor number, so the wrapper
-//!   learns that number just before (by duplicating a descriptor of its own, which takes the
-//!   lowest free one ≥ 3, and closing the duplicate), then checks that the descriptor now
-//!   there is a fresh TCP socket of the right family and sets the option on it. O(1). The
-//!   option stays through bind, listen and connect, and Linux copies it from a listening
-//!   socket to every socket it accepts.
-//! - `[method]tcp-socket.finish-bind` and `finish-connect`: only if some socket could not be
-//!   found that way (descriptors 0-2 closed, another thread taking the number in between),
-//!   the socket is looked for among all the process's descriptors (`/proc/self/fd`) by its
-//!   addresses: O(open descriptors), about 0.5 µs each (~6 ms with 10,000 open).
+//! - WASI 0.2, `create-tcp-socket`: should the socket not be found that way (another thread
+//!   took the number in between), `[method]tcp-socket.finish-bind` and `finish-connect`
+//!   look for it among all the process's descriptors (`/proc/self/fd`) by its addresses:
+//!   O(open descriptors), about 0.5 µs each (~6 ms with 10,000 open).
+//! - WASI 0.3, `[static]tcp-socket.create` ([`p3_create`]): p2 and p3 sockets are the same
+//!   wasmtime-wasi `TcpSocket` made by the same `TcpSocket::new`, so the same trick works.
+//!   p3's `bind` and `connect` are async functions (no finish-step to catch a miss in), so
+//!   a miss is handled at creation instead: the socket, not yet seen by the guest, is closed
+//!   and made again.
 //!
 //! Linux only; elsewhere `add_to_linker` leaves the linker alone.
 
 #[cfg(target_os = "linux")]
-pub(crate) use imp::add_to_linker;
+mod p3_create;
+
+/// Replaces wasmtime-wasi's socket-creating functions, p2's (with `finish-bind` and
+/// `finish-connect`) and p3's, already in `linker` (see [`wasmtime_wasi::p2::add_to_linker_async`]
+/// and [`wasmtime_wasi::p3::add_to_linker`]), with versions that also set TCP_NODELAY on the
+/// socket. Guests get the same results and errors as before. Fails, naming the function, if
+/// one is not there (a wasmtime-wasi upgrade changed a WIT version). Leaves the linker with
+/// shadowing disallowed (the default).
+#[cfg(target_os = "linux")]
+pub(crate) fn add_to_linker<T: wasmtime_wasi::WasiView + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+) -> wasmtime::Result<()> {
+    imp::add_to_linker(linker)?;
+    p3_create::add_to_linker(linker)
+}
 
 /// Elsewhere: nothing to do.
 #[cfg(not(target_os = "linux"))]
@@ -66,11 +84,11 @@ mod imp {
 
     type Streams = (Resource<DynInputStream>, Resource<DynOutputStream>);
 
-    /// Replaces wasmtime-wasi's `finish-bind` and `finish-connect`, already in `linker` (see
-    /// [`wasmtime_wasi::p2::add_to_linker_async`]), with versions that also set TCP_NODELAY
-    /// on the socket. Guests get the same results and errors as before. Leaves the linker
-    /// with shadowing disallowed (the default).
-    pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    /// Replaces wasmtime-wasi's p2 `create-tcp-socket`, `finish-bind` and `finish-connect`,
+    /// already in `linker` (see [`wasmtime_wasi::p2::add_to_linker_async`]), with versions
+    /// that also set TCP_NODELAY on the socket. Guests get the same results and errors as
+    /// before. Leaves the linker with shadowing disallowed (the default).
+    pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
         // Check the functions are there: without shadowing, defining an existing name fails.
         linker.allow_shadowing(false);
         let mut tcp = linker.instance(TCP_INTERFACE)?;
@@ -115,7 +133,7 @@ mod imp {
         let mut sockets = store.data_mut().sockets();
         let result = tcp_create_socket::Host::create_tcp_socket(&mut sockets, family);
         if result.is_ok() {
-            let set = expected.is_some_and(|fd| set_nodelay_on_fresh_socket(fd, family));
+            let set = expected.is_some_and(|fd| set_nodelay_on_fresh_socket(fd, domain(family)));
             if !set {
                 MISSED_AT_CREATION.store(true, Ordering::Relaxed);
                 tracing::debug!(
@@ -126,11 +144,16 @@ mod imp {
         Ok((guest_result(&mut sockets, result)?,))
     }
 
-    /// The number the next new descriptor gets (the lowest free one), if it is ≥ 3: what a
-    /// duplicate of a descriptor of our own gets (`F_DUPFD_CLOEXEC` from 3), which is then
-    /// closed again. Descriptors 0-2 are normally open (stdio); if one is not, the guess is
-    /// wrong, the check after creating the socket says so, and the slow way is taken.
+    /// The number the next new descriptor gets (the lowest free one): one of 0-2 if it is
+    /// closed (stdio normally holds them), else what a duplicate of a descriptor of our own
+    /// gets (`F_DUPFD_CLOEXEC` from 3), which is then closed again. Only a guess: another
+    /// thread may take the number before the caller's socket does, which the check after
+    /// creating the socket ([`set_nodelay_on_fresh_socket`]) notices.
     pub(super) fn lowest_free_descriptor() -> Option<RawFd> {
+        // SAFETY: F_GETFD only reads the flags of a descriptor number, open or not.
+        if let Some(fd) = (0..3).find(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1) {
+            return Some(fd);
+        }
         static PROBE: OnceLock<Option<std::fs::File>> = OnceLock::new();
         let probe = PROBE.get_or_init(|| std::fs::File::open("/dev/null").ok()).as_ref()?;
         let duplicate = probe.try_clone().ok()?;
@@ -140,22 +163,25 @@ mod imp {
     }
 
     /// Sets TCP_NODELAY on descriptor `fd` if it is a fresh (unbound, unconnected) TCP socket
-    /// of `family`, as one that `create-tcp-socket` just made; whether it did.
-    pub(super) fn set_nodelay_on_fresh_socket(fd: RawFd, family: IpAddressFamily) -> bool {
+    /// of `domain`, as one that a socket-creating function just made; whether it did.
+    pub(super) fn set_nodelay_on_fresh_socket(fd: RawFd, domain: Domain) -> bool {
         // SAFETY: borrowed for the few syscalls below, never closed. The guest thread made
         // the socket at this number a moment ago and nothing has used it yet; had another
         // thread taken the number first, the checks below fail on its descriptor.
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };
         let socket = SockRef::from(&fd);
-        let domain = match family {
-            IpAddressFamily::Ipv4 => Domain::IPV4,
-            IpAddressFamily::Ipv6 => Domain::IPV6,
-        };
         let fresh = socket.r#type().is_ok_and(|t| t == Type::STREAM)
             && socket.domain().is_ok_and(|d| d == domain)
             && socket.local_addr().ok().and_then(|a| a.as_socket()).is_some_and(|a| a.port() == 0)
             && socket.peer_addr().is_err();
         fresh && socket.set_tcp_nodelay(true).is_ok()
+    }
+
+    fn domain(family: IpAddressFamily) -> Domain {
+        match family {
+            IpAddressFamily::Ipv4 => Domain::IPV4,
+            IpAddressFamily::Ipv6 => Domain::IPV6,
+        }
     }
 
     fn finish_bind<T: WasiView>(
@@ -289,7 +315,6 @@ mod tests {
         lowest_free_descriptor, set_nodelay, set_nodelay_on_fresh_socket, FINISH_BIND, TCP_INTERFACE,
     };
     use crate::runner::HostState;
-    use wasmtime_wasi::p2::bindings::sockets::network::IpAddressFamily;
 
     fn linker() -> Linker<HostState> {
         Linker::new(&Engine::default())
@@ -299,9 +324,18 @@ mod tests {
     fn shadows_the_functions_of_wasmtime_wasi() {
         let mut linker = linker();
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+        wasmtime_wasi::p3::add_to_linker(&mut linker).unwrap();
         super::add_to_linker(&mut linker).unwrap();
         // Shadowing is off again afterwards.
         assert!(linker.instance(TCP_INTERFACE).unwrap().func_wrap(FINISH_BIND, |_, (): ()| Ok(())).is_err());
+    }
+
+    #[test]
+    fn refuses_a_linker_without_the_p3_interface() {
+        let mut linker = linker();
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+        let error = super::add_to_linker(&mut linker).unwrap_err();
+        assert!(error.to_string().contains(super::p3_create::TYPES_INTERFACE), "{error}");
     }
 
     #[test]
@@ -355,7 +389,7 @@ mod tests {
             let expected = lowest_free_descriptor().unwrap();
             let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
             socket.as_raw_fd() == expected
-                && set_nodelay_on_fresh_socket(expected, IpAddressFamily::Ipv4)
+                && set_nodelay_on_fresh_socket(expected, Domain::IPV4)
                 && nodelay(&socket)
         });
         assert!(landed);
@@ -365,12 +399,12 @@ mod tests {
     fn only_a_fresh_tcp_socket_of_the_family_is_taken() {
         use std::os::fd::AsRawFd;
         let udp = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
-        assert!(!set_nodelay_on_fresh_socket(udp.as_raw_fd(), IpAddressFamily::Ipv4));
+        assert!(!set_nodelay_on_fresh_socket(udp.as_raw_fd(), Domain::IPV4));
         let v6 = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
-        assert!(!set_nodelay_on_fresh_socket(v6.as_raw_fd(), IpAddressFamily::Ipv4));
+        assert!(!set_nodelay_on_fresh_socket(v6.as_raw_fd(), Domain::IPV4));
         let bound = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
         bound.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into()).unwrap();
-        assert!(!set_nodelay_on_fresh_socket(bound.as_raw_fd(), IpAddressFamily::Ipv4));
+        assert!(!set_nodelay_on_fresh_socket(bound.as_raw_fd(), Domain::IPV4));
         assert!(!nodelay(&bound));
     }
 }

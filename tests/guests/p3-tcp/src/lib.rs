@@ -2,6 +2,9 @@
 //!
 //! - `serve HOST PORT`: listens, prints `Serving on HOST:PORT`, and echoes every
 //!   connection in its own task until the peer half-closes, then half-closes back.
+//! - `serve-split HOST PORT`: the same, but writes each chunk back in two writes (its first
+//!   byte, then the rest): the write-write pattern that Nagle's algorithm plus the peer's
+//!   delayed ACK stall by ~40 ms unless the host set TCP_NODELAY.
 //! - `connect HOST PORT TEXT`: connects, sends TEXT, half-closes, prints
 //!   `received: <what came back>` or `error: <error-code>` (e.g. `access-denied`).
 //!
@@ -25,11 +28,12 @@ impl wasip3::exports::cli::run::Guest for P3Tcp {
             Some(SocketAddrV4::new(host.parse::<Ipv4Addr>().ok()?, port.parse().ok()?))
         };
         let Some(addr) = address(arg(2), arg(3)) else {
-            eprintln!("usage: p3-tcp serve HOST PORT | connect HOST PORT TEXT");
+            eprintln!("usage: p3-tcp serve|serve-split HOST PORT | connect HOST PORT TEXT");
             return Err(());
         };
         let outcome = match arg(1) {
-            "serve" => serve(addr).await,
+            "serve" => serve(addr, Writes::Whole).await,
+            "serve-split" => serve(addr, Writes::Split).await,
             "connect" => connect(addr, arg(4)).await,
             other => {
                 eprintln!("unknown mode {other:?}");
@@ -40,7 +44,16 @@ impl wasip3::exports::cli::run::Guest for P3Tcp {
     }
 }
 
-async fn serve(addr: SocketAddrV4) -> Result<(), ErrorCode> {
+/// How the echo writes each chunk back.
+#[derive(Clone, Copy)]
+enum Writes {
+    /// In one write.
+    Whole,
+    /// In two: the first byte, then the rest.
+    Split,
+}
+
+async fn serve(addr: SocketAddrV4, writes: Writes) -> Result<(), ErrorCode> {
     let listener = TcpSocket::create(IpAddressFamily::Ipv4)?;
     listener.bind(to_wasi(addr))?;
     let mut clients = listener.listen()?;
@@ -48,13 +61,13 @@ async fn serve(addr: SocketAddrV4) -> Result<(), ErrorCode> {
     println!("Serving on {}", from_wasi(local));
     // Each connection is its own task; `run` never returns, so neither do they early.
     while let Some(client) = clients.next().await {
-        drop(wasip3::spawn_local(echo(client)));
+        drop(wasip3::spawn_local(echo(client, writes)));
     }
     Ok(())
 }
 
 /// Echoes until the peer half-closes, then half-closes back (by ending the send stream).
-async fn echo(client: TcpSocket) {
+async fn echo(client: TcpSocket, writes: Writes) {
     let (mut incoming, received) = client.receive();
     let (mut outgoing, to_send) = wasip3::wit_stream::new::<u8>();
     let sent = client.send(to_send);
@@ -62,8 +75,16 @@ async fn echo(client: TcpSocket) {
         let (result, bytes) = incoming.read(Vec::with_capacity(64 * 1024)).await;
         match result {
             StreamResult::Complete(_) => {
-                if !outgoing.write_all(bytes).await.is_empty() {
-                    break; // the host dropped the send side: the connection is gone
+                let mut first = bytes;
+                let rest = match writes {
+                    Writes::Split if first.len() > 1 => first.split_off(1),
+                    _ => Vec::new(),
+                };
+                // A leftover means the host dropped the send side: the connection is gone.
+                if !outgoing.write_all(first).await.is_empty()
+                    || (!rest.is_empty() && !outgoing.write_all(rest).await.is_empty())
+                {
+                    break;
                 }
             }
             StreamResult::Dropped | StreamResult::Cancelled => break,
