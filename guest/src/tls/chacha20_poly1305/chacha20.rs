@@ -56,11 +56,14 @@ impl ChaCha20 {
             quarter_round(&mut x, 2, 7, 8, 13);
             quarter_round(&mut x, 3, 4, 9, 14);
         }
+        // Lane `j` of word `i` is word `i` of block `j`: four words at a time, transposed,
+        // are 16 bytes of each block.
         let mut out = [0u8; STEP];
-        for (word, (mixed, initial)) in x.iter().zip(&start).enumerate() {
-            for (block, value) in mixed.add(*initial).to_array().into_iter().enumerate() {
-                let at = block * 64 + word * 4;
-                out[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        for quad in 0..4 {
+            let words: [Lanes; 4] = core::array::from_fn(|i| x[quad * 4 + i].add(start[quad * 4 + i]));
+            for (block, row) in Lanes::transpose(words).into_iter().enumerate() {
+                let at = block * 64 + quad * 16;
+                row.store_le((&mut out[at..at + 16]).try_into().expect("16 bytes"));
             }
         }
         out

@@ -44,14 +44,26 @@ mod imp {
             })
         }
 
+        /// Rows become columns: lane `j` of row `i` goes to lane `i` of row `j`.
         #[inline(always)]
-        pub fn to_array(self) -> [u32; 4] {
+        pub fn transpose([a, b, c, d]: [Self; 4]) -> [Self; 4] {
+            let ab_low = i32x4_shuffle::<0, 4, 1, 5>(a.0, b.0);
+            let ab_high = i32x4_shuffle::<2, 6, 3, 7>(a.0, b.0);
+            let cd_low = i32x4_shuffle::<0, 4, 1, 5>(c.0, d.0);
+            let cd_high = i32x4_shuffle::<2, 6, 3, 7>(c.0, d.0);
             [
-                u32x4_extract_lane::<0>(self.0),
-                u32x4_extract_lane::<1>(self.0),
-                u32x4_extract_lane::<2>(self.0),
-                u32x4_extract_lane::<3>(self.0),
+                Self(i64x2_shuffle::<0, 2>(ab_low, cd_low)),
+                Self(i64x2_shuffle::<1, 3>(ab_low, cd_low)),
+                Self(i64x2_shuffle::<0, 2>(ab_high, cd_high)),
+                Self(i64x2_shuffle::<1, 3>(ab_high, cd_high)),
             ]
+        }
+
+        /// The lanes as little-endian bytes, lane 0 first (wasm is little-endian).
+        #[inline(always)]
+        pub fn store_le(self, out: &mut [u8; 16]) {
+            // SAFETY: `out` is 16 writable bytes; v128 stores need no alignment.
+            unsafe { v128_store(out.as_mut_ptr().cast(), self.0) }
         }
     }
 }
@@ -87,9 +99,18 @@ mod imp {
             Self(self.0.map(|word| word.rotate_left(BITS)))
         }
 
+        /// Rows become columns: lane `j` of row `i` goes to lane `i` of row `j`.
         #[inline(always)]
-        pub fn to_array(self) -> [u32; 4] {
-            self.0
+        pub fn transpose(rows: [Self; 4]) -> [Self; 4] {
+            core::array::from_fn(|j| Self(core::array::from_fn(|i| rows[i].0[j])))
+        }
+
+        /// The lanes as little-endian bytes, lane 0 first.
+        #[inline(always)]
+        pub fn store_le(self, out: &mut [u8; 16]) {
+            for (bytes, lane) in out.chunks_exact_mut(4).zip(self.0) {
+                bytes.copy_from_slice(&lane.to_le_bytes());
+            }
         }
     }
 }
