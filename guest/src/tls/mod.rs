@@ -23,7 +23,7 @@ pub use client_config::{TlsClientConfig, TlsVersion};
 pub use failure::SslErrorKind;
 pub use info::TlsInfo;
 pub use server_config::TlsServerConfig;
-pub use upgrade::TlsUpgrade;
+pub use upgrade::{StartTlsOptions, TlsUpgrade};
 
 pub(crate) use failure::{from_rustls, handshake_timeout};
 
