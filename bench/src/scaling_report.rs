@@ -206,8 +206,8 @@ fn placement_notes(notes: &mut Vec<String>, scaling: &ScalingSamples) {
         ),
         (Some(servers), false) => format!(
             "scaling: the load generator ran pinned to a CPU of its own, the servers on CPUs \
-             {servers:?} ({} for up to {largest} threads).",
-            servers.len()
+             {servers:?} (enough for {largest} server thread{}).",
+            if largest == 1 { "" } else { "s" }
         ),
         (None, _) => format!(
             "scaling: not pinned: {} CPUs cannot give {largest} server threads a CPU each and the \
