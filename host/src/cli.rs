@@ -122,7 +122,8 @@ pub struct Cli {
 
     /// Run N instances of the component (`auto`: one per core), each on its own thread with
     /// its own memory; the sockets they bind are shared (SO_REUSEPORT) and the kernel spreads
-    /// connections over them. Limits and --restart apply to each instance alone.
+    /// connections over them. --max-busy and --restart apply to each instance alone,
+    /// --max-memory to each and to all together. Linux only.
     #[arg(long, value_name = "N|auto", default_value = "1")]
     pub instances: crate::instances::InstanceCount,
 
