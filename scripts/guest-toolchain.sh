@@ -60,7 +60,7 @@ use_debian_toolchain() {
   mkdir -p "$shims"
   ln -sf "$lld" "$shims/wasm-ld"
   GUEST_CARGO=(env RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc
-    RUSTFLAGS="-L /usr/lib/wasm32-wasi" PATH="$shims:$PATH"
+    RUSTFLAGS="-L /usr/lib/wasm32-wasi -C target-feature=+simd128" PATH="$shims:$PATH"
     /usr/bin/cargo -Zbuild-std=std,panic_abort)
 }
 

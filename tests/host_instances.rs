@@ -153,3 +153,34 @@ async fn instances_must_be_a_positive_number_or_auto() {
     assert_eq!(server.exit_code().await, 2);
     assert!(server.stderr_text().await.contains("--instances"));
 }
+
+/// `--max-memory` holds every instance's memory summed, not only each one's: two instances
+/// holding 16 MiB each fit in 48 MiB together; holding 30 MiB each, one fits (alone it is
+/// well within the limit) and the other is refused, which stops the run with the limit named
+/// (maybe before the first printed that it holds its memory).
+#[tokio::test]
+async fn max_memory_holds_all_instances_together() {
+    let flags = ["--instances", "2", "--max-memory", "48M"];
+    let mut both_fit = Running::start("misbehave", &flags, &["hold", "16"]);
+    for _ in 0..2 {
+        assert_eq!(both_fit.next_line().await.as_deref(), Some("holding 16 MiB"));
+    }
+    assert!(both_fit.child.try_wait().unwrap().is_none(), "both instances hold their memory");
+    let pid = both_fit.child.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert_eq!(both_fit.exit_code().await, 143);
+
+    let mut one_fits = Running::start("misbehave", &flags, &["hold", "30"]);
+    assert_eq!(one_fits.exit_code().await, 3, "the second instance was refused its 30 MiB");
+    let mut holding = 0;
+    while let Some(line) = one_fits.next_line().await {
+        assert_eq!(line, "holding 30 MiB");
+        holding += 1;
+    }
+    assert!(holding <= 1, "both instances held 30 MiB");
+    let stderr = one_fits.stderr_text().await;
+    assert!(
+        stderr.contains("reached the memory limit (--max-memory 48 MiB, all 2 instances together)"),
+        "{stderr}"
+    );
+}

@@ -210,3 +210,31 @@ async fn watch_reloads_when_the_file_changes_and_instances_hand_over_one_by_one(
     kill(&server, "-TERM");
     assert_eq!(server.exit_code().await, 143);
 }
+
+/// The drain ends when the old instance's last connection does, not at `--drain-timeout`.
+#[tokio::test]
+async fn the_drain_ends_when_the_old_connections_do() {
+    let mut server = Running::start("echo-server", &["--drain-timeout", "60s"], &["127.0.0.1", "0"]);
+    let address = server.serving_address().await;
+    let mut log = stderr_lines(&mut server);
+    // A connection of the old instance, open across the reload.
+    let mut old = within("connect", TcpStream::connect(address)).await.unwrap();
+    let mut echoed = [0u8; 7];
+    old.write_all(b"before\n").await.unwrap();
+    within("an echo", old.read_exact(&mut echoed)).await.unwrap();
+    kill(&server, "-HUP");
+    assert_eq!(server.serving_address().await, address);
+    line_with(&mut log, "reloaded: the new component serves").await;
+    // The old instance still serves it, and stays while it is open.
+    old.write_all(b"during\n").await.unwrap();
+    within("an echo", old.read_exact(&mut echoed)).await.unwrap();
+    assert_eq!(&echoed, b"during\n");
+    assert!(echoes(address).await, "the new instance serves new connections");
+    drop(old);
+    // Within a test step (20 s), far before the 60 s timeout.
+    let done = line_with(&mut log, "reload done").await;
+    assert!(done.contains("connections all ended"), "{done}");
+    assert!(echoes(address).await);
+    kill(&server, "-TERM");
+    assert_eq!(server.exit_code().await, 143);
+}

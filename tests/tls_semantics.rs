@@ -81,6 +81,34 @@ async fn close_waits_up_to_ssl_shutdown_timeout_for_a_peer_that_never_answers() 
     driver.finish().await;
 }
 
+/// `start_tls(ssl_shutdown_timeout=)` (asyncio 3.12) bounds the shutdown of the upgraded
+/// connection as `open_connection`'s does: 1 s here, not the 30 s default.
+#[tokio::test]
+async fn start_tls_takes_its_own_ssl_shutdown_timeout() {
+    let pki = TestPki::new();
+    let (listener, address) = peer::listener().await;
+    let acceptor = TlsAcceptor::from(TestPki::server_config(&pki.cert_pem, &pki.key_pem));
+    let session = tokio::spawn(async move {
+        let socket = peer::accept(&listener).await;
+        acceptor.accept(socket).await.expect("the TLS handshake with the driver")
+    });
+    let mut driver = driver(&pki, &[]);
+    driver.ok(&format!("connect 127.0.0.1 {}", address.port())).await;
+    let upgrade = format!("start_tls client {} localhost shutdown_ms=1000", pki.file("ca.pem", None));
+    assert_eq!(driver.ok(&upgrade).await, "TLSv1.3");
+    let mut session = within("the handshake", session).await.unwrap();
+    driver.ok("close").await;
+    let started = Instant::now();
+    let waiting = driver.bg("wait_closed").await;
+    let mut rest = Vec::new();
+    within("our close_notify", session.read_to_end(&mut rest)).await.expect("a clean close_notify");
+    assert_eq!(driver.bg_result(waiting).await, "err TimedOut timed out");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(900), "gave up after {waited:?}, before ssl_shutdown_timeout");
+    assert!(waited < Duration::from_secs(10), "took {waited:?}: the 30 s default, not start_tls's");
+    driver.finish().await;
+}
+
 #[tokio::test]
 async fn close_completes_as_soon_as_the_peer_answers_close_notify() {
     let pki = TestPki::new();

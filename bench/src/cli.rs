@@ -30,9 +30,9 @@ pub enum Command {
     /// The soak: our servers under N minutes of mixed traffic, every byte checked, memory,
     /// descriptors and CPU sampled; fails on a lost byte, a stall or a leak (not in CI).
     Soak(crate::soak::SoakArgs),
-    /// The tokio reference echo server (current-thread runtime; lines: read_until +
-    /// write_all, chunks: read + write_all; TLS with --tls-cert/--tls-key). Prints
-    /// `Serving on ADDR` when ready.
+    /// The tokio reference echo server (current-thread runtime, or multi-thread with
+    /// --workers; lines: read_until + write_all, chunks: read + write_all; TLS with
+    /// --tls-cert/--tls-key). Prints `Serving on ADDR` when ready.
     ServeTokio {
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
@@ -41,6 +41,9 @@ pub enum Command {
         port: u16,
         #[arg(long, value_enum, default_value = "lines")]
         echo: Echo,
+        /// A multi-thread runtime with N worker threads instead of the current-thread one.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        workers: Option<u16>,
         /// Serve TLS (tokio-rustls, ring) with this certificate chain (PEM); needs --tls-key.
         #[arg(long, value_name = "PEM", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
@@ -56,9 +59,15 @@ pub struct RunArgs {
     #[arg(
         long = "scenario",
         value_delimiter = ',',
-        default_value = "lines,bulk,churn,idle,startup,flood,noread,slowloris,fdlimit,tls"
+        default_value = "lines,bulk,churn,idle,startup,flood,noread,slowloris,fdlimit,tls,scaling"
     )]
     pub scenarios: Vec<ScenarioName>,
+
+    /// `scaling`: the instance counts ours run with (`host --instances N`), each against a
+    /// multi-threaded tokio server with as many workers, comma-separated (default 1,2; the
+    /// first is the base of the scaling ratios). Given, it adds `scaling` to the scenarios.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = clap::value_parser!(u16).range(1..))]
+    pub instances: Option<Vec<u16>>,
 
     /// Servers to run, comma-separated; `ours` is echo-server, compose-echo and
     /// compose-echo-async (each when built).
@@ -139,6 +148,9 @@ pub enum ScenarioName {
     /// TLS (certificates made at run time): handshakes/s (connect, one line, close),
     /// 1-connection lines, bulk; against tokio-rustls and asyncio `ssl=`.
     Tls,
+    /// 64×16 and 256×4 lines and churn with ours at each `--instances` count and a
+    /// multi-threaded tokio server with as many workers: the scaling ratios.
+    Scaling,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

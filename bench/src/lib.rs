@@ -11,7 +11,8 @@
 //! server's close after the last echo), [`scenario`] (the load
 //! patterns), [`metric`] (what is measured), [`column`] (a metric with an echo, and the
 //! tables), [`samples`] (measurements and their medians), [`targets`] (the goals, PASS/FAIL),
-//! [`plan`] (repetitions × scenarios × servers), [`report`] (the markdown).
+//! [`plan`] (repetitions × scenarios × servers), [`report`] (the markdown),
+//! [`scaling_report`] (the `scaling` scenario's table and targets).
 
 pub mod bulk_payload;
 pub mod certs;
@@ -29,6 +30,7 @@ pub mod process_cpu;
 pub mod process_memory;
 pub mod report;
 pub mod samples;
+pub mod scaling_report;
 pub mod scenario;
 pub mod server_close;
 pub mod servers;
@@ -51,12 +53,13 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => plan::run(args),
         Command::Soak(args) => soak::run(args),
-        Command::ServeTokio { host, port, echo, tls_cert, tls_key } => {
+        Command::ServeTokio { host, port, echo, workers, tls_cert, tls_key } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => tls_echo::acceptor(&cert, &key).map(Some),
                 _ => Ok(None),
             };
-            tls.and_then(|tls| tokio_echo::serve(&host, port, echo, tls))
+            let workers = workers.map(usize::from);
+            tls.and_then(|tls| tokio_echo::serve(&host, port, echo, tls, workers))
         }
     };
     match result {

@@ -74,6 +74,10 @@ pub enum Metric {
     TlsBulkMibPerSec,
     /// The server's CPU time (all threads) per MiB echoed, in ms: what the stream costs it.
     TlsBulkCpuMillisPerMib,
+    /// `scaling`, during the 64×16 run: the server's CPU use (all threads) and the load
+    /// generator's, in % of one core (a load generator near 100 limited the run).
+    ScalingServerCpuPercent,
+    ScalingLoadGeneratorCpuPercent,
 }
 
 impl Metric {
@@ -127,6 +131,8 @@ impl Metric {
             Metric::TlsSingleP99Micros => "TLS 1 conn p99 µs".into(),
             Metric::TlsBulkMibPerSec => "TLS bulk MiB/s".into(),
             Metric::TlsBulkCpuMillisPerMib => "server CPU ms/MiB".into(),
+            Metric::ScalingServerCpuPercent => "server CPU % (64×16)".into(),
+            Metric::ScalingLoadGeneratorCpuPercent => "load generator CPU % (64×16)".into(),
         }
     }
 

@@ -17,14 +17,18 @@ use crate::metric::Metric;
 use crate::notes::standing_notes;
 use crate::report::{self, ReportContext};
 use crate::samples::{Failure, Samples};
-use crate::scenario::{startup, Measured, Run};
+use crate::scaling_report;
+use crate::scenario::{scaling, startup, Measured, Run};
 use crate::servers::{Launcher, ServerKind, StartOptions};
 use crate::settings::Settings;
 use crate::tls_client::TlsClient;
 use crate::workspace_root;
 
-pub fn run(args: RunArgs) -> Result<()> {
+pub fn run(mut args: RunArgs) -> Result<()> {
     let started = Instant::now();
+    if args.instances.is_some() && !args.scenarios.contains(&ScenarioName::Scaling) {
+        args.scenarios.push(ScenarioName::Scaling);
+    }
     let load_before = load_average();
     if load_before.parse::<f64>().is_ok_and(|load| load >= 1.0) {
         eprintln!(
@@ -48,7 +52,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     let log_dir = root.join("target/bench/logs");
     let _ = std::fs::remove_dir_all(&log_dir);
     let server_cpus = if args.pin { pin_load_generator(&mut notes)? } else { None };
-    let launcher = Launcher::new(&args, log_dir.clone(), settings.startup_timeout, server_cpus)?;
+    let launcher = Launcher::new(&args, log_dir.clone(), settings.startup_timeout, server_cpus.clone())?;
     let (servers, skipped) = launcher.select(&args.servers);
     notes.extend(skipped);
     if servers.is_empty() {
@@ -76,6 +80,19 @@ pub fn run(args: RunArgs) -> Result<()> {
     let tls = tls.as_ref().map(|(pki, client)| (pki, client));
     let samples =
         runtime.block_on(measure_all(&launcher, &servers, &runs, measure_startup, &settings, &payload, tls));
+    let scaling = match args.scenarios.contains(&ScenarioName::Scaling) {
+        true => {
+            let counts = instance_counts(&args);
+            let largest = counts.iter().copied().max().unwrap_or(1);
+            let placement = scaling::Placement::choose(largest, server_cpus.as_deref())
+                .context("placing the scaling scenario's load generator")?;
+            let measured = runtime
+                .block_on(scaling::measure(&launcher, &servers, &counts, placement, &settings, &payload));
+            measured.placement.release().context("unpinning the load generator")?;
+            Some(scaling_report::render(&measured))
+        }
+        false => None,
+    };
     drop(runtime);
 
     notes.extend(standing_notes(&args.scenarios, &settings, &limits, &payload, &log_dir));
@@ -97,7 +114,8 @@ pub fn run(args: RunArgs) -> Result<()> {
             settings.idle_counts.last().copied().unwrap_or(0),
         ),
         conditions: conditions(&settings),
-        notes,
+        scaling: scaling.as_ref().map(|(markdown, _)| markdown.clone()),
+        notes: notes.into_iter().chain(scaling.into_iter().flat_map(|(_, notes)| notes)).collect(),
     };
     let markdown = report::render(&samples, &context);
     print!("{markdown}");
@@ -184,6 +202,17 @@ async fn measure_all(
     samples
 }
 
+/// `--instances`' counts, each once, in the order given (default 1, 2).
+fn instance_counts(args: &RunArgs) -> Vec<usize> {
+    let mut counts: Vec<usize> = Vec::new();
+    for count in args.instances.clone().unwrap_or_else(|| vec![1, 2]) {
+        if !counts.contains(&usize::from(count)) {
+            counts.push(usize::from(count));
+        }
+    }
+    counts
+}
+
 /// The startup table's columns: no echo plays a part.
 fn startup_columns() -> (Column, Column) {
     (
@@ -212,6 +241,7 @@ async fn measure_one(
         env: &[],
         open_files: run.open_files_limit(settings),
         tls: pki,
+        ..StartOptions::default()
     };
     let mut server = launcher.start(kind, log_name, &options).await?;
     let limit = run.time_limit(settings);

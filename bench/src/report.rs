@@ -17,6 +17,8 @@ pub struct ReportContext {
     pub idle_counts: (usize, usize),
     /// The settings line under the title.
     pub conditions: String,
+    /// The `scaling` scenario's section, when it ran ([`crate::scaling_report`]).
+    pub scaling: Option<String>,
     pub notes: Vec<String>,
 }
 
@@ -54,6 +56,9 @@ pub fn render(samples: &Samples, context: &ReportContext) -> String {
         render_table(&mut out, samples, context, &table);
     }
     targets(&mut out, samples, context);
+    if let Some(scaling) = &context.scaling {
+        out.push_str(scaling);
+    }
     notes(&mut out, samples, context);
     out
 }

@@ -94,6 +94,11 @@ pub struct StartOptions<'a> {
     pub open_files: Option<u64>,
     /// Serve TLS with this PKI's certificate and key (ours read them through `host --dir`).
     pub tls: Option<&'a BenchPki>,
+    /// `scaling`: ours with `host --instances N`, tokio multi-thread with N workers; None:
+    /// one instance, tokio's current-thread runtime.
+    pub instances: Option<usize>,
+    /// The CPUs the server may run on, instead of the launcher's (`--pin`) choice.
+    pub cpus: Option<&'a [usize]>,
 }
 
 /// Knows where every server's program is and how to start it.
@@ -217,14 +222,14 @@ impl Launcher {
     ) -> Result<RunningServer> {
         let log_path = self.log_dir.join(format!("{log_name}.log"));
         let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
-        let mut command = self.command(kind, &log_path, options.echo, options.tls)?;
+        let mut command = self.command(kind, &log_path, options)?;
         command
             .envs(options.env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
             .kill_on_drop(true);
-        let server_cpus = self.server_cpus.clone();
+        let server_cpus = options.cpus.map(<[usize]>::to_vec).or_else(|| self.server_cpus.clone());
         let open_files = options.open_files;
         // SAFETY: prctl, sched_setaffinity and setrlimit are async-signal-safe system calls on
         // the child.
@@ -249,16 +254,29 @@ impl Launcher {
         let pid = child.id().ok_or_else(|| anyhow!("{} exited at once", kind.name()))?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut stdout_lines = BufReader::new(stdout).lines();
+        // Each of our instances prints its own `Serving on` line once it listens: clients that
+        // connect before the last one does would all land on the others, and stay there.
+        let listeners = if kind.is_ours() { options.instances.unwrap_or(1) } else { 1 };
         let serving = tokio::time::timeout(self.startup_timeout, async {
+            let mut first: Option<SocketAddr> = None;
+            let mut seen = 0;
             while let Some(line) = stdout_lines.next_line().await? {
                 if let Some(address) = line.strip_prefix("Serving on ") {
-                    return address
+                    let address = address
                         .trim()
                         .parse::<SocketAddr>()
-                        .with_context(|| format!("unreadable address in `{line}`"));
+                        .with_context(|| format!("unreadable address in `{line}`"))?;
+                    if first.is_some_and(|first| first != address) {
+                        bail!("its instances serve on different addresses: {first:?} and {address}");
+                    }
+                    first = Some(address);
+                    seen += 1;
+                    if seen == listeners {
+                        return Ok(address);
+                    }
                 }
             }
-            bail!("it closed its stdout without printing `Serving on ADDR`")
+            bail!("it closed its stdout after {seen} of {listeners} `Serving on ADDR` line(s)")
         })
         .await
         .unwrap_or_else(|_| Err(anyhow!("no `Serving on` line within {:?}", self.startup_timeout)));
@@ -294,15 +312,13 @@ impl Launcher {
         })
     }
 
-    fn command(
-        &self,
-        kind: ServerKind,
-        log_path: &Path,
-        echo: Option<Echo>,
-        tls: Option<&BenchPki>,
-    ) -> Result<Command> {
+    fn command(&self, kind: ServerKind, log_path: &Path, options: &StartOptions<'_>) -> Result<Command> {
+        let (echo, tls, instances) = (options.echo, options.tls, options.instances);
         if tls.is_some() && !kind.serves_tls() {
             bail!("{} cannot serve TLS", kind.name());
+        }
+        if instances.is_some() && kind == ServerKind::Asyncio {
+            bail!("the asyncio server runs one process, one thread: no instances");
         }
         // Every server takes the same two options for its certificate and key.
         let tls_args = tls.map(|pki| {
@@ -315,6 +331,9 @@ impl Launcher {
                 command.args(["serve-tokio", "--host", "127.0.0.1", "--port", "0"]);
                 if let Some(echo) = echo {
                     command.args(["--echo", echo.value()]);
+                }
+                if let Some(workers) = instances {
+                    command.args(["--workers".to_string(), workers.to_string()]);
                 }
                 command.args(tls_args.into_iter().flatten());
             }
@@ -329,6 +348,9 @@ impl Launcher {
             ServerKind::EchoServer | ServerKind::ComposeEcho | ServerKind::ComposeEchoAsync => {
                 let component = self.component_dir.join(kind.component_file().expect("a component"));
                 command = Command::new(&self.host_binary);
+                if let Some(count) = instances {
+                    command.args(["--instances".to_string(), count.to_string()]);
+                }
                 if let Some(pki) = tls {
                     command.arg("--dir").arg(pki.dir());
                 }

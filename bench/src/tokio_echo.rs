@@ -1,4 +1,5 @@
-//! The tokio reference server: a current-thread runtime, one task per connection, echoing
+//! The tokio reference server: a current-thread runtime (or, for `scaling`, a multi-thread
+//! one with as many workers as ours has instances), one task per connection, echoing
 //! lines (`BufReader::read_until(b'\n')` + `write_all`) or chunks (`read` of up to 64 KiB +
 //! `write_all`) — the straightforward tokio echoes — over TCP, or over tokio-rustls when given
 //! a certificate (the handshake in the connection's task, then the same echo).
@@ -18,13 +19,24 @@ use crate::echo::Echo;
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
 const CHUNK: usize = 64 * 1024;
 
-/// Serves on `host:port` until killed, over TLS when given an acceptor; prints
-/// `Serving on ADDR` once listening.
-pub fn serve(host: &str, port: u16, echo: Echo, tls: Option<TlsAcceptor>) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("building the tokio runtime")?;
+/// Serves on `host:port` until killed, over TLS when given an acceptor, on a current-thread
+/// runtime or with `workers` threads; prints `Serving on ADDR` once listening.
+pub fn serve(
+    host: &str,
+    port: u16,
+    echo: Echo,
+    tls: Option<TlsAcceptor>,
+    workers: Option<usize>,
+) -> Result<()> {
+    let mut builder = match workers {
+        None => tokio::runtime::Builder::new_current_thread(),
+        Some(workers) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(workers);
+            builder
+        }
+    };
+    let runtime = builder.enable_all().build().context("building the tokio runtime")?;
     runtime.block_on(async {
         let listener =
             TcpListener::bind((host, port)).await.with_context(|| format!("binding {host}:{port}"))?;

@@ -56,7 +56,7 @@ pub use server::{
 };
 pub use socket::{connect_socket, open_connection_socket, TcpConnection};
 pub use stdio::{stdin_reader, stdout_writer};
-pub use tls::{SslErrorKind, TlsClientConfig, TlsInfo, TlsServerConfig, TlsUpgrade, TlsVersion};
+pub use tls::{SslErrorKind, StartTlsOptions, TlsClientConfig, TlsInfo, TlsServerConfig, TlsUpgrade, TlsVersion};
 pub use stream::{connect, connect_read_pipe, connect_with, connect_write_pipe, Completion, Stream, StreamMode};
 pub use stream_server::{StreamServer, StreamServerOptions};
 pub use transport::ABANDONED_FLUSH_TIMEOUT;

@@ -64,21 +64,22 @@ impl StreamWriter {
         config: impl Into<crate::TlsUpgrade>,
         server_hostname: Option<&str>,
     ) -> Result<()> {
-        let session =
-            config.into().session(server_hostname, crate::transport::DEFAULT_SSL_HANDSHAKE_TIMEOUT)?;
-        self.transport.start_tls(session).await
+        let options = crate::StartTlsOptions {
+            server_hostname: server_hostname.map(str::to_owned),
+            ..Default::default()
+        };
+        self.start_tls_with(config, &options).await
     }
 
-    /// [`start_tls`](Self::start_tls) with asyncio's `ssl_handshake_timeout` (`None`: the
-    /// 60 s default; zero is refused with asyncio's message). For the WIT's `start-tls`.
-    pub(crate) async fn start_tls_within(
+    /// [`start_tls`](Self::start_tls) with asyncio 3.12's keyword arguments:
+    /// `server_hostname`, `ssl_handshake_timeout` and `ssl_shutdown_timeout` (`None`:
+    /// asyncio's 60 s and 30 s; zero is refused with asyncio's message).
+    pub async fn start_tls_with(
         &self,
-        config: crate::TlsUpgrade,
-        server_hostname: Option<&str>,
-        handshake_timeout: Option<std::time::Duration>,
+        config: impl Into<crate::TlsUpgrade>,
+        options: &crate::StartTlsOptions,
     ) -> Result<()> {
-        let (handshake_timeout, _) = crate::tls::arguments::timeouts(true, handshake_timeout, None)?;
-        self.transport.start_tls(config.session(server_hostname, handshake_timeout)?).await
+        self.transport.start_tls(config.into().session_with(options)?).await
     }
 
     /// Non-waiting `drain`: true once the queue is at or below the low-water mark.

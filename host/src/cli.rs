@@ -4,8 +4,8 @@ use clap::Parser;
 
 use crate::component_path::resolve_component;
 use crate::error::HostError;
-use crate::limits::{parse_duration, parse_size, Limits};
 use crate::faults::FaultPlan;
+use crate::limits::{parse_duration, parse_size, Limits};
 use crate::network_policy::NetworkPolicy;
 use crate::network_rule::NetworkRule;
 use crate::{Preopen, RestartPolicy, RunConfig};
@@ -79,8 +79,9 @@ pub struct Cli {
     #[arg(long)]
     pub deny_dns: bool,
 
-    /// Largest linear memory (and table) the guest may grow to, e.g. 64M or 1G; growing past
-    /// it fails inside the guest.
+    /// Largest linear memory (and table) the guest may grow to, e.g. 64M or 1G, and with
+    /// --instances the most all instances' memories may sum to; growing past it fails inside
+    /// the guest.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
 
@@ -121,7 +122,8 @@ pub struct Cli {
 
     /// Run N instances of the component (`auto`: one per core), each on its own thread with
     /// its own memory; the sockets they bind are shared (SO_REUSEPORT) and the kernel spreads
-    /// connections over them. Limits and --restart apply to each instance alone.
+    /// connections over them. --max-busy and --restart apply to each instance alone,
+    /// --max-memory to each and to all together. Linux only.
     #[arg(long, value_name = "N|auto", default_value = "1")]
     pub instances: crate::instances::InstanceCount,
 
@@ -130,7 +132,8 @@ pub struct Cli {
     #[arg(long)]
     pub watch: bool,
 
-    /// How long instances replaced by a reload may serve their open connections, e.g. 30s.
+    /// How long instances replaced by a reload may serve their open connections, e.g. 30s
+    /// (they stop sooner once they have none left).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
     pub drain_timeout: std::time::Duration,
 

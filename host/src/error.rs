@@ -101,14 +101,29 @@ pub enum HostError {
         source: io::Error,
     },
 
+    /// `--instances` above 1 where the listening sockets cannot be shared (SO_REUSEPORT's
+    /// spreading of connections over them is what the host uses, on Linux only).
+    #[error(
+        "--instances {count}: several instances share their listening sockets through \
+         SO_REUSEPORT, which this host does on Linux only; run one instance per process \
+         (--instances 1)"
+    )]
+    InstancesUnsupported { count: usize },
+
     /// The engine (or its compilation cache) could not be set up.
     #[error("cannot set up wasmtime: {message}")]
     Engine { message: String, error: wasmtime::Error },
 
     /// A growth past `--max-memory` was refused and the component then failed.
-    #[error("component stopped: it reached the memory limit (--max-memory {}): {message}", size(*.limit))]
+    #[error(
+        "component stopped: it reached the memory limit (--max-memory {}{}): {message}",
+        size(*.limit),
+        if *.instances > 1 { format!(", all {} instances together", .instances) } else { String::new() }
+    )]
     MemoryLimit {
         limit: u64,
+        /// 1: one memory reached the limit; N: the N `--instances` together did.
+        instances: usize,
         /// The trap that followed, e.g. `wasm trap: wasm 'unreachable' instruction executed`.
         message: String,
         error: wasmtime::Error,
@@ -173,6 +188,7 @@ impl HostError {
             | HostError::Read { .. }
             | HostError::Runtime { .. }
             | HostError::MetricsListen { .. }
+            | HostError::InstancesUnsupported { .. }
             | HostError::NotWasm { .. }
             | HostError::CoreModule { .. } => None,
         }

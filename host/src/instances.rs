@@ -17,6 +17,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use crate::error::HostError;
+use crate::open_connections::{self, OpenConnections};
 use crate::runner::Runner;
 use crate::{listener_handoff, reload, reuse_port, supervisor, RestartPolicy, RunConfig, RunOutcome};
 
@@ -63,8 +64,13 @@ where
     F: std::future::Future<Output = Result<Runner, HostError>>,
 {
     let count = config.instances.get();
-    let mut current = Generation::start(runner, 0, count, config.restart)?;
+    if count > 1 && !reuse_port::SHARES_LISTENERS {
+        return Err(HostError::InstancesUnsupported { count });
+    }
+    // Before the first instance can print that it serves: a SIGHUP from then on reloads
+    // (without a handler it would end the process).
     let mut reloads = reload::Triggers::new(config)?;
+    let mut current = Generation::start(runner, 0, count, config.restart)?;
     loop {
         tokio::select! {
             outcome = current.ended() => return outcome,
@@ -84,6 +90,8 @@ pub(crate) struct Generation {
     count: usize,
     endings: mpsc::UnboundedReceiver<(usize, Result<RunOutcome, HostError>)>,
     last: Option<Result<RunOutcome, HostError>>,
+    /// The connections its instances accepted and still hold.
+    pub(crate) open_connections: Arc<OpenConnections>,
     _stop_all: StopOnDrop,
 }
 
@@ -101,8 +109,10 @@ impl Generation {
         // instance thread to stop.
         let stop_all = StopOnDrop(stop);
         let (ended, endings) = mpsc::unbounded_channel();
+        let open = OpenConnections::new();
         for index in 0..count {
             let (runner, mut stopped, ended) = (Arc::clone(&runner), stopped.clone(), ended.clone());
+            let open = Arc::clone(&open);
             let thread = std::thread::Builder::new().name(format!("instance-{index}")).spawn(move || {
                 let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(runtime) => runtime,
@@ -111,6 +121,7 @@ impl Generation {
                 listener_handoff::set_identity_on_this_thread(id, index);
                 // `--metrics` labels what this thread's instance counts with its index.
                 crate::metrics::set_instance_on_this_thread(index);
+                open_connections::set_on_this_thread(open);
                 let outcome = runtime.block_on(async {
                     tokio::select! {
                         outcome = supervise(&runner, restart) => Some(outcome),
@@ -125,7 +136,14 @@ impl Generation {
             });
             thread.map_err(|source| HostError::Runtime { source })?;
         }
-        Ok(Generation { id, count, endings, last: Some(Ok(RunOutcome::Success)), _stop_all: stop_all })
+        Ok(Generation {
+            id,
+            count,
+            endings,
+            last: Some(Ok(RunOutcome::Success)),
+            open_connections: open,
+            _stop_all: stop_all,
+        })
     }
 
     /// Completes when an instance failed for good (with its outcome) or all have ended (with

@@ -25,6 +25,7 @@ pub mod faults;
 pub mod metrics;
 pub mod instances;
 mod listener_handoff;
+mod open_connections;
 pub mod reload;
 pub use wasio_policy::{policy as network_policy, rule as network_rule};
 pub mod provider;

@@ -10,7 +10,7 @@
 //! noticed even while a guest computes.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -22,18 +22,64 @@ pub const TICK: Duration = Duration::from_millis(10);
 /// The limits given on the command line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest size of any one linear memory, and (in elements) bound on tables.
+    /// Largest size of any one linear memory, and (in elements) bound on tables; with
+    /// `--instances`, also of every instance's linear memories summed ([`MemoryBudget`]).
     pub max_memory: Option<u64>,
     /// Longest stretch in wasm without a host call.
     pub max_busy: Option<Duration>,
 }
 
-/// Refuses memory and table growth beyond the limit, and remembers that it did so the
-/// error can say why a guest failed.
+/// `--max-memory` over all `--instances` together: the linear memory every instance's store
+/// holds, summed, may not pass the limit (each memory is also held to it alone, by its
+/// [`MemoryLimiter`]). Shared by the stores of one component's instances; a store gives back
+/// what it held when it is dropped (its instance ended, or is restarted).
+#[derive(Debug)]
+pub struct MemoryBudget {
+    limit: usize,
+    used: AtomicUsize,
+    instances: usize,
+}
+
+impl MemoryBudget {
+    pub fn new(limit: u64, instances: usize) -> Arc<MemoryBudget> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Arc::new(MemoryBudget { limit, used: AtomicUsize::new(0), instances })
+    }
+
+    /// Takes `bytes` from the budget if they fit; whether they did.
+    fn reserve(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.limit)
+            })
+            .is_ok()
+    }
+
+    fn release(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// The linear memory of every store sharing the budget, summed (bytes).
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// How many instances share it.
+    pub fn instances(&self) -> usize {
+        self.instances
+    }
+}
+
+/// Refuses memory and table growth beyond the limit (and, with `--instances`, beyond the
+/// budget all instances share), and remembers that it did so the error can say why a guest
+/// failed.
 #[derive(Debug, Default)]
 pub struct MemoryLimiter {
     max_memory: Option<usize>,
     refused: bool,
+    /// The budget of every instance together, and whether it is what refused a growth.
+    shared: Option<Arc<MemoryBudget>>,
+    refused_by_shared: bool,
     /// The sizes of the guest's linear memories, summed (bytes). Wasm memories only grow,
     /// and wasmtime asks the limiter for every growth, the initial size included.
     linear_memory: usize,
@@ -56,6 +102,26 @@ impl MemoryLimiter {
             linear_memory: 0,
             report: std::env::var_os(MEMORY_REPORT_ENV).map(PathBuf::from),
             gauge: None,
+            shared: None,
+            refused_by_shared: false,
+        }
+    }
+
+    /// Holds this store's linear memory to `budget` too, with the other stores sharing it.
+    /// Given before the store grows anything (its memory is taken from the budget as it grows
+    /// and given back when the limiter is dropped).
+    pub fn sharing(mut self, budget: Option<Arc<MemoryBudget>>) -> Self {
+        debug_assert_eq!(self.linear_memory, 0, "the budget is shared before any growth");
+        self.shared = budget;
+        self
+    }
+
+    /// The instances sharing the budget that refused a growth (1 when a memory reached the
+    /// limit alone, or none was refused).
+    pub fn refused_sharing(&self) -> usize {
+        match &self.shared {
+            Some(budget) if self.refused_by_shared => budget.instances(),
+            _ => 1,
         }
     }
 
@@ -100,7 +166,15 @@ impl ResourceLimiter for MemoryLimiter {
                 Ok(false)
             }
             _ => {
-                self.linear_memory += desired.saturating_sub(current);
+                let growth = desired.saturating_sub(current);
+                if let Some(budget) = &self.shared {
+                    if !budget.reserve(growth) {
+                        self.refused = true;
+                        self.refused_by_shared = true;
+                        return Ok(false);
+                    }
+                }
+                self.linear_memory += growth;
                 self.write_report();
                 if let Some(gauge) = &self.gauge {
                     gauge.set(self.linear_memory as i64);
@@ -123,6 +197,15 @@ impl ResourceLimiter for MemoryLimiter {
                 Ok(false)
             }
             _ => Ok(true),
+        }
+    }
+}
+
+impl Drop for MemoryLimiter {
+    /// The store is gone: its memory goes back to the shared budget.
+    fn drop(&mut self) {
+        if let Some(budget) = &self.shared {
+            budget.release(self.linear_memory);
         }
     }
 }
@@ -288,5 +371,25 @@ mod tests {
         limiter.memory_growing(65536, 3 * 65536, None).unwrap();
         limiter.memory_growing(3 * 65536, 1 << 21, None).unwrap(); // refused: not counted
         assert_eq!(limiter.linear_memory(), 5 * 65536);
+    }
+
+    #[test]
+    fn instances_share_one_budget_and_give_it_back_when_dropped() {
+        let budget = MemoryBudget::new(1 << 20, 2);
+        let mut first = MemoryLimiter::new(Some(1 << 20)).sharing(Some(budget.clone()));
+        let mut second = MemoryLimiter::new(Some(1 << 20)).sharing(Some(budget.clone()));
+        assert!(first.memory_growing(0, 600 << 10, None).unwrap());
+        // Within the limit alone, past it with the first instance's memory.
+        assert!(!second.memory_growing(0, 600 << 10, None).unwrap());
+        assert!(second.refused() && second.refused_sharing() == 2);
+        assert!(second.memory_growing(0, 424 << 10, None).unwrap());
+        assert_eq!(budget.used(), 1 << 20);
+        drop(first);
+        assert_eq!(budget.used(), 424 << 10);
+        assert!(second.memory_growing(424 << 10, 1 << 20, None).unwrap());
+        // A memory past the limit alone is refused by the per-memory check.
+        let mut third = MemoryLimiter::new(Some(1 << 20)).sharing(Some(budget.clone()));
+        assert!(!third.memory_growing(0, 2 << 20, None).unwrap());
+        assert_eq!(third.refused_sharing(), 1);
     }
 }

@@ -2,8 +2,8 @@
 //! loads the component again and starts new instances of it; once they listen on every
 //! socket the running ones listen on (each takes over the old instance's listening socket
 //! itself, so no queued connection is lost: see [`crate::listener_handoff`]), the old
-//! instances stop accepting and keep serving their open connections for up to
-//! `--drain-timeout`, then are stopped.
+//! instances stop accepting and keep serving their open connections until they have none
+//! left ([`crate::open_connections`]), for up to `--drain-timeout`, then are stopped.
 //!
 //! A component that fails to load (not a component, unmet imports) or whose instances end
 //! before they listen (a trap at start) is logged, and the running instances go on as if
@@ -128,9 +128,36 @@ where
     Some(next)
 }
 
-/// Lets `old`'s instances serve their open connections until they end or `timeout` passes,
-/// then stops them.
+/// How long the old instances must have had no connection before the drain ends early: an
+/// `accept` already under way on an old instance's thread when [`start_next`] retired its
+/// listeners still counts its connection within microseconds.
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// Lets `old`'s instances serve their open connections until they have none left, they end,
+/// or `timeout` passes, then stops them (by dropping them).
 pub(crate) async fn drain(mut old: Generation, timeout: Duration) {
-    let _ = tokio::time::timeout(timeout, old.ended()).await;
-    tracing::debug!("the instances before the reload are stopped");
+    let started = tokio::time::Instant::now();
+    let open = std::sync::Arc::clone(&old.open_connections);
+    let none_left = async {
+        loop {
+            open.none_left().await;
+            tokio::time::sleep(SETTLE).await;
+            if open.count() == 0 {
+                return;
+            }
+        }
+    };
+    let waited = || format!("{:.1} s", started.elapsed().as_secs_f64());
+    tokio::select! {
+        () = none_left => tracing::warn!(
+            "reload done: the old component's connections all ended after {}; its instances are stopped",
+            waited()
+        ),
+        _ = old.ended() => tracing::warn!("reload done: the old component's instances ended after {}", waited()),
+        () = tokio::time::sleep(timeout) => tracing::warn!(
+            "reload done: --drain-timeout ({timeout:?}) passed with {} connection(s) of the old \
+             component still open; its instances are stopped",
+            open.count()
+        ),
+    }
 }

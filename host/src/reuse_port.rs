@@ -16,7 +16,10 @@
 //! and so binds the same ports again.
 //!
 //! Linux only (SO_REUSEPORT's load balancing, `/proc/self/fd`); elsewhere `add_to_linker`
-//! leaves the linker alone and `--instances` above 1 is refused ([`crate::instances`]).
+//! leaves the linker alone and `--instances` above 1 is refused ([`SHARES_LISTENERS`],
+//! checked by [`crate::instances`]): elsewhere SO_REUSEPORT lets several sockets bind one
+//! address without spreading the connections over them (FreeBSD has a separate
+//! SO_REUSEPORT_LB), and the descriptor lookup needs Linux's `/proc`.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -57,6 +60,10 @@ fn next_port_zero_bind() -> usize {
         nth
     })
 }
+
+/// Whether instances can share listening sockets here, with the kernel spreading the
+/// connections over them.
+pub(crate) const SHARES_LISTENERS: bool = cfg!(target_os = "linux");
 
 #[cfg(target_os = "linux")]
 pub(crate) use imp::add_to_linker;

@@ -16,9 +16,10 @@ use wasmtime_wasi::FsPerms;
 
 use crate::accept_errors;
 use crate::faults::{self, FaultPlan};
-use crate::limits::{self, BusyClock, Limits, MemoryLimiter, Ticker};
+use crate::limits::{self, BusyClock, Limits, MemoryBudget, MemoryLimiter, Ticker};
 use crate::metrics::counting_streams::{self, CountsConnections};
 use crate::metrics::{instance_label, InstanceMetrics, Metrics};
+use crate::open_connections::{self, OpenConnections};
 use crate::tcp_nodelay;
 
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -40,6 +41,8 @@ pub struct HostState {
     busy: BusyClock,
     /// What `--metrics` counts of this instance.
     metrics: Option<Arc<InstanceMetrics>>,
+    /// Where its generation's open connections are counted, for a reload's drain.
+    open_connections: Option<Arc<OpenConnections>>,
 }
 
 impl HostState {
@@ -66,6 +69,7 @@ impl HostState {
             memory: MemoryLimiter::new(limits.max_memory),
             busy: BusyClock::new(limits.max_busy),
             metrics: None,
+            open_connections: None,
         }
     }
 
@@ -77,6 +81,18 @@ impl HostState {
         self.metrics = metrics;
         self
     }
+
+    /// Counts this store's accepted connections into its generation's `open` count.
+    fn held_by(mut self, open: Option<Arc<OpenConnections>>) -> HostState {
+        self.open_connections = open;
+        self
+    }
+
+    /// Holds its linear memory to `budget` too, with the other instances.
+    fn sharing_memory(mut self, budget: Option<Arc<MemoryBudget>>) -> HostState {
+        self.memory = std::mem::take(&mut self.memory).sharing(budget);
+        self
+    }
 }
 
 impl CountsConnections for HostState {
@@ -85,10 +101,8 @@ impl CountsConnections for HostState {
         input: &wasmtime::component::Resource<wasmtime_wasi::p2::DynInputStream>,
         output: &wasmtime::component::Resource<wasmtime_wasi::p2::DynOutputStream>,
     ) -> Result<(), wasmtime::component::ResourceTableError> {
-        match &self.metrics {
-            Some(metrics) => counting_streams::count_accepted(&mut self.table, input, output, metrics),
-            None => Ok(()),
-        }
+        let (metrics, open) = (self.metrics.as_deref(), self.open_connections.as_ref());
+        counting_streams::count_accepted(&mut self.table, input, output, metrics, open)
     }
 }
 
@@ -160,6 +174,8 @@ pub struct Runner {
     _ticker: Ticker,
     /// `--metrics`: the series each start counts into, under its instance's label.
     metrics: Option<Arc<Metrics>>,
+    /// `--max-memory` with `--instances` above 1: the budget all instances' stores share.
+    memory_budget: Option<Arc<MemoryBudget>>,
 }
 
 impl Runner {
@@ -183,12 +199,18 @@ impl Runner {
         tracing::debug!("{} runs as a WASI {} command", path.display(), command.wasi_version());
         // Checked now, so a missing directory is a host error rather than a failed start.
         wasi_ctx(config, None)?;
+        let instances = config.instances.get();
+        let memory_budget = match config.limits.max_memory {
+            Some(limit) if instances > 1 => Some(MemoryBudget::new(limit, instances)),
+            _ => None,
+        };
         Ok(Runner {
             _ticker: Ticker::start(&engine),
             engine,
             command,
             config: config.clone(),
             metrics: None,
+            memory_budget,
         })
     }
 
@@ -212,7 +234,10 @@ impl Runner {
         if let Some(metrics) = &metrics {
             metrics.started();
         }
-        let state = HostState::with_limits(ctx, &limits).observed_by(metrics.clone());
+        let state = HostState::with_limits(ctx, &limits)
+            .sharing_memory(self.memory_budget.clone())
+            .observed_by(metrics.clone())
+            .held_by(open_connections::on_this_thread());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         limits::watch_busy(&mut store, |state| &mut state.busy);
@@ -238,6 +263,7 @@ impl Runner {
                     Err(HostError::Trap { message, error }) if state.memory.refused() => {
                         Err(HostError::MemoryLimit {
                             limit: limits.max_memory.unwrap_or_default(),
+                            instances: state.memory.refused_sharing(),
                             message,
                             error,
                         })

@@ -37,7 +37,7 @@ async fn test_start_tls_upgrades_our_client_after_a_plaintext_exchange() {
     assert_eq!(within("readline", p.readline(&r)).await.unwrap().unwrap(), b"OK\n");
 
     let upgrade = TlsUpgrade::Client(TlsClientConfig::with_ca_pem(pki.ca_pem.as_bytes()));
-    within("start-tls", p.start_tls(&w, &upgrade, Some("localhost"), Some(20_000)))
+    within("start-tls", p.start_tls(&w, &upgrade, Some("localhost"), Some(20_000), None))
         .await
         .unwrap()
         .expect("start-tls");
@@ -53,7 +53,8 @@ async fn test_start_tls_upgrades_our_client_after_a_plaintext_exchange() {
     assert_eq!(line.unwrap(), b"over tls\n");
 
     // A second upgrade is refused; the connection stays as it was.
-    let again = within("start-tls again", p.start_tls(&w, &upgrade, Some("localhost"), None)).await.unwrap();
+    let again =
+        within("start-tls again", p.start_tls(&w, &upgrade, Some("localhost"), None, None)).await.unwrap();
     assert_invalid(again, "the connection already uses TLS");
     p.close(&w).await.unwrap();
     within("wait-closed", p.wait_closed(&w)).await.unwrap().unwrap();
@@ -90,7 +91,7 @@ async fn test_start_tls_on_an_accepted_connection_hands_buffered_bytes_to_the_ha
     assert!(p.buffer_size(&r).await.unwrap() > 0, "the ClientHello is already buffered");
     let upgrade =
         TlsUpgrade::Server(TlsServerConfig::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()));
-    within("start-tls", p.start_tls(&w, &upgrade, None, None))
+    within("start-tls", p.start_tls(&w, &upgrade, None, None, None))
         .await
         .unwrap()
         .expect("start-tls as the server");
@@ -112,14 +113,16 @@ async fn test_start_tls_argument_checks_and_a_failed_handshake() {
     let (r, w, mut socket) = connect(&mut p, None).await;
     // asyncio's checks, before anything is sent; the connection stays usable.
     let client = TlsUpgrade::Client(TlsClientConfig::with_ca_pem(pki.ca_pem.as_bytes()));
-    let no_name = p.start_tls(&w, &client, None, None).await.unwrap();
+    let no_name = p.start_tls(&w, &client, None, None, None).await.unwrap();
     assert_invalid(no_name, "check_hostname requires server_hostname");
     let server =
         TlsUpgrade::Server(TlsServerConfig::from_pem(pki.cert_pem.as_bytes(), pki.key_pem.as_bytes()));
-    let named = p.start_tls(&w, &server, Some("localhost"), None).await.unwrap();
+    let named = p.start_tls(&w, &server, Some("localhost"), None, None).await.unwrap();
     assert_invalid(named, "Server side SSL needs no server_hostname");
-    let zero = p.start_tls(&w, &client, Some("localhost"), Some(0)).await.unwrap();
+    let zero = p.start_tls(&w, &client, Some("localhost"), Some(0), None).await.unwrap();
     assert_invalid(zero, "ssl_handshake_timeout should be a positive number, got 0");
+    let zero = p.start_tls(&w, &client, Some("localhost"), None, Some(0)).await.unwrap();
+    assert_invalid(zero, "ssl_shutdown_timeout should be a positive number, got 0");
     p.write(&w, b"still plain\n").await.unwrap().unwrap();
     assert_eq!(crate::support::peer::read_n(&mut socket, 12).await, b"still plain\n");
 
@@ -127,7 +130,7 @@ async fn test_start_tls_argument_checks_and_a_failed_handshake() {
     // connection closed.
     socket.write_all(b"this is not TLS at all\r\n\r\n").await.unwrap();
     let failed =
-        within("start-tls", p.start_tls(&w, &client, Some("localhost"), Some(20_000))).await.unwrap();
+        within("start-tls", p.start_tls(&w, &client, Some("localhost"), Some(20_000), None)).await.unwrap();
     assert_tls_error(failed, TlsErrorKind::Protocol, "");
     assert!(p.is_closing(&w).await.unwrap(), "a failed start-tls closes the connection");
     p.drop_reader(r).await.unwrap();

@@ -6,7 +6,8 @@
 //! (`lines`, `churn`, `idle`, `noread`, `slowloris`, `fdlimit`); both for the byte streams
 //! (`bulk`, `flood`) and for 64 pipelining connections, where a chunk echo answers many lines
 //! with one read and one write. Over TLS (`tls`): the line echo for handshakes and one
-//! connection's lines, the chunk echo for bulk.
+//! connection's lines, the chunk echo for bulk. `scaling` measures some of these runs again
+//! with several instances ([`scaling`]).
 
 pub mod bulk;
 pub mod churn;
@@ -18,6 +19,7 @@ pub mod lines;
 mod measure;
 pub mod noread;
 pub mod probe;
+pub mod scaling;
 pub mod slowloris;
 pub mod startup;
 pub mod tls;
@@ -104,7 +106,7 @@ impl Run {
                     Run::Tls(TlsCase::Single),
                     Run::Tls(TlsCase::Bulk),
                 ]),
-                S::Startup => {}
+                S::Startup | S::Scaling => {}
             }
         }
         runs

@@ -32,7 +32,7 @@ pub async fn run(launcher: &Launcher, kind: ServerKind, log_name: &str) -> Resul
     let env: Vec<(&str, &Path)> =
         if kind.is_ours() { vec![("XDG_CACHE_HOME", cache_home.path())] } else { Vec::new() };
     // The echo plays no part: each server's default.
-    let options = StartOptions { echo: None, env: &env, open_files: None, tls: None };
+    let options = StartOptions { echo: None, env: &env, ..StartOptions::default() };
     let first = launcher.start(kind, &format!("{log_name}-first"), &options).await?;
     let first_startup = first.startup;
     first.stop().await;

@@ -227,10 +227,14 @@ impl GuestWriter for WriterResource {
         config: wit::TlsUpgrade,
         server_hostname: Option<String>,
         ssl_handshake_timeout_ms: Option<u32>,
+        ssl_shutdown_timeout_ms: Option<u32>,
     ) -> WitResult<()> {
-        let config = tls::upgrade(config)?;
-        let timeout = tls::millis(ssl_handshake_timeout_ms);
-        wait(self.0.start_tls_within(config, server_hostname.as_deref(), timeout))
+        let options = crate::StartTlsOptions {
+            server_hostname,
+            ssl_handshake_timeout: tls::millis(ssl_handshake_timeout_ms),
+            ssl_shutdown_timeout: tls::millis(ssl_shutdown_timeout_ms),
+        };
+        wait(self.0.start_tls_with(tls::upgrade(config)?, &options))
     }
 
     fn tls_info(&self) -> Option<wit::TlsInfo> {

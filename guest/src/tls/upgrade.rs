@@ -28,9 +28,34 @@ impl From<TlsServerConfig> for TlsUpgrade {
     }
 }
 
+/// The keyword arguments of asyncio's `start_tls` besides the context (3.12): all
+/// optional, asyncio's defaults when `None`.
+#[derive(Debug, Clone, Default)]
+pub struct StartTlsOptions {
+    /// The name the peer's certificate must carry (and the SNI sent). A client needs it;
+    /// a server takes none.
+    pub server_hostname: Option<String>,
+    /// How long the handshake may take (default 60 s); then [`Error::Ssl`] with
+    /// [`SslErrorKind::HandshakeTimeout`](crate::SslErrorKind::HandshakeTimeout).
+    pub ssl_handshake_timeout: Option<Duration>,
+    /// How long the peer has to answer our close_notify once the connection closes
+    /// (default 30 s); then the connection is dropped with [`Error::TimedOut`].
+    pub ssl_shutdown_timeout: Option<Duration>,
+}
+
 impl TlsUpgrade {
     /// The session to hand the connection to, with asyncio's checks: a client needs the
-    /// name to verify (`check_hostname requires server_hostname`), a server takes none.
+    /// name to verify (`check_hostname requires server_hostname`), a server takes none;
+    /// zero timeouts are refused.
+    pub(crate) fn session_with(&self, options: &StartTlsOptions) -> Result<Box<dyn TlsLayer>> {
+        let (handshake, shutdown) =
+            super::arguments::timeouts(true, options.ssl_handshake_timeout, options.ssl_shutdown_timeout)?;
+        let mut session = self.session(options.server_hostname.as_deref(), handshake)?;
+        session.set_shutdown_timeout(shutdown);
+        Ok(session)
+    }
+
+    /// [`session_with`](Self::session_with) with the default shutdown timeout.
     pub(crate) fn session(
         &self,
         server_hostname: Option<&str>,

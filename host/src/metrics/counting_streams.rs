@@ -14,6 +14,7 @@ use wasmtime_wasi::p2::pipe::{ClosedInputStream, ClosedOutputStream};
 use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, InputStream, OutputStream, Pollable, StreamResult};
 
 use super::InstanceMetrics;
+use crate::open_connections::{self, OpenConnections};
 
 /// Store data that counts the connections its guest accepts (the accept wrapper in
 /// `accept_errors` calls it).
@@ -26,36 +27,55 @@ pub(crate) trait CountsConnections {
     ) -> Result<(), ResourceTableError>;
 }
 
-/// Counts a connection the guest just accepted, and wraps its two streams (entries of
-/// `table`) so their bytes are counted.
+/// Counts a connection the guest just accepted into `metrics` (`--metrics`) and into
+/// `held_by` (its generation's open connections, [`crate::open_connections`]), and wraps its
+/// two streams (entries of `table`) so their bytes are counted and the connection stays
+/// counted as open until both are dropped. With neither, the streams are left as they are.
 pub(crate) fn count_accepted(
     table: &mut ResourceTable,
     input: &Resource<DynInputStream>,
     output: &Resource<DynOutputStream>,
-    metrics: &InstanceMetrics,
+    metrics: Option<&InstanceMetrics>,
+    held_by: Option<&Arc<OpenConnections>>,
 ) -> Result<(), ResourceTableError> {
-    metrics.accepted.inc();
-    let open = Arc::new(OpenConnection::new(metrics.open.clone()));
+    if metrics.is_none() && held_by.is_none() {
+        return Ok(());
+    }
+    if let Some(metrics) = metrics {
+        metrics.accepted.inc();
+    }
+    let open = Arc::new(OpenConnection {
+        _gauge: metrics.map(|metrics| OpenGauge::new(metrics.open.clone())),
+        _generation: held_by.map(|open| open.opened()),
+    });
     let slot = table.get_mut(input)?;
     let inner = std::mem::replace(slot, Box::new(ClosedInputStream));
-    *slot = Box::new(CountingInput { inner, received: metrics.received.clone(), _open: open.clone() });
+    let received = metrics.map(|metrics| metrics.received.clone());
+    *slot = Box::new(CountingInput { inner, received, _open: open.clone() });
     let slot = table.get_mut(output)?;
     let inner = std::mem::replace(slot, Box::new(ClosedOutputStream));
-    *slot = Box::new(CountingOutput { inner, sent: metrics.sent.clone(), _open: open });
+    let sent = metrics.map(|metrics| metrics.sent.clone());
+    *slot = Box::new(CountingOutput { inner, sent, _open: open });
     Ok(())
 }
 
-/// Counts one open connection while it lives (shared by the connection's two streams).
-struct OpenConnection(Gauge);
+/// One open connection, shared by its two streams: counted while it lives.
+struct OpenConnection {
+    _gauge: Option<OpenGauge>,
+    _generation: Option<open_connections::OpenConnection>,
+}
 
-impl OpenConnection {
+/// `wasio_connections_open`, one up while the connection is open.
+struct OpenGauge(Gauge);
+
+impl OpenGauge {
     fn new(open: Gauge) -> Self {
         open.inc();
-        OpenConnection(open)
+        OpenGauge(open)
     }
 }
 
-impl Drop for OpenConnection {
+impl Drop for OpenGauge {
     fn drop(&mut self) {
         self.0.dec();
     }
@@ -63,16 +83,22 @@ impl Drop for OpenConnection {
 
 struct CountingInput {
     inner: DynInputStream,
-    received: Counter,
+    received: Option<Counter>,
     _open: Arc<OpenConnection>,
 }
 
 impl CountingInput {
     fn count(&self, result: StreamResult<Bytes>) -> StreamResult<Bytes> {
         if let Ok(bytes) = &result {
-            self.received.inc_by(bytes.len() as u64);
+            self.add(bytes.len());
         }
         result
+    }
+
+    fn add(&self, bytes: usize) {
+        if let Some(received) = &self.received {
+            received.inc_by(bytes as u64);
+        }
     }
 }
 
@@ -97,13 +123,13 @@ impl InputStream for CountingInput {
 
     fn skip(&mut self, nelem: usize) -> StreamResult<usize> {
         let skipped = self.inner.skip(nelem)?;
-        self.received.inc_by(skipped as u64);
+        self.add(skipped);
         Ok(skipped)
     }
 
     async fn blocking_skip(&mut self, nelem: usize) -> StreamResult<usize> {
         let skipped = self.inner.blocking_skip(nelem).await?;
-        self.received.inc_by(skipped as u64);
+        self.add(skipped);
         Ok(skipped)
     }
 
@@ -114,8 +140,16 @@ impl InputStream for CountingInput {
 
 struct CountingOutput {
     inner: DynOutputStream,
-    sent: Counter,
+    sent: Option<Counter>,
     _open: Arc<OpenConnection>,
+}
+
+impl CountingOutput {
+    fn add(&self, bytes: u64) {
+        if let Some(sent) = &self.sent {
+            sent.inc_by(bytes);
+        }
+    }
 }
 
 #[async_trait]
@@ -132,7 +166,7 @@ impl OutputStream for CountingOutput {
     fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
         let len = bytes.len() as u64;
         self.inner.write(bytes)?;
-        self.sent.inc_by(len);
+        self.add(len);
         Ok(())
     }
 
@@ -147,13 +181,13 @@ impl OutputStream for CountingOutput {
     async fn blocking_write_and_flush(&mut self, bytes: Bytes) -> StreamResult<()> {
         let len = bytes.len() as u64;
         self.inner.blocking_write_and_flush(bytes).await?;
-        self.sent.inc_by(len);
+        self.add(len);
         Ok(())
     }
 
     fn write_zeroes(&mut self, nelem: usize) -> StreamResult<()> {
         self.inner.write_zeroes(nelem)?;
-        self.sent.inc_by(nelem as u64);
+        self.add(nelem as u64);
         Ok(())
     }
 

@@ -4,21 +4,24 @@
 use super::{Error, Provider, TlsInfo, TlsUpgrade, WriterHandle};
 
 impl Provider {
-    /// `writer.start-tls(config, server-hostname, ssl-handshake-timeout-ms)`: asyncio's
-    /// `StreamWriter.start_tls`; returns once the handshake completed (a blocking call).
+    /// `writer.start-tls(config, server-hostname, ssl-handshake-timeout-ms,
+    /// ssl-shutdown-timeout-ms)`: asyncio's `StreamWriter.start_tls`; returns once the
+    /// handshake completed (a blocking call).
     pub async fn start_tls(
         &mut self,
         w: &WriterHandle,
         config: &TlsUpgrade,
         server_hostname: Option<&str>,
         ssl_handshake_timeout_ms: Option<u32>,
+        ssl_shutdown_timeout_ms: Option<u32>,
     ) -> wasmtime::Result<Result<(), Error>> {
         call!(self, |api, store| api.writer().call_start_tls(
             store,
             w.resource,
             config,
             server_hostname,
-            ssl_handshake_timeout_ms
+            ssl_handshake_timeout_ms,
+            ssl_shutdown_timeout_ms
         ))
     }
 

@@ -3,6 +3,7 @@
 //! Usage: misbehave MODE [ARGS]
 //!   trap | exit CODE | fail | ok | env NAME | args ...
 //!   alloc        allocate without bound (printing each MiB)
+//!   hold MIB     allocate MIB MiB, print `holding MIB MiB`, then sleep forever
 //!   spin         loop forever in wasm, never calling the host
 //!   serve PORT   echo lines on 127.0.0.1:PORT; a line `crash` traps the component
 //!   cat PATH     print a file (to test --dir)
@@ -42,13 +43,17 @@ fn main() -> Result<(), String> {
             files::write(path, text)
         }
         Some("alloc") => allocate_forever(),
+        Some("hold") => {
+            let mib = args.get(1).and_then(|n| n.parse().ok()).ok_or("hold MIB")?;
+            hold(mib)
+        }
         Some("spin") => spin_forever(),
         Some("serve") => {
             let port = args.get(1).and_then(|p| p.parse().ok()).ok_or("serve PORT")?;
             serve(port)
         }
         other => Err(format!(
-            "unknown mode {other:?}; use trap | exit CODE | fail | ok | env NAME | args | alloc | spin | serve PORT | cat PATH | write PATH TEXT"
+            "unknown mode {other:?}; use trap | exit CODE | fail | ok | env NAME | args | alloc | hold MIB | spin | serve PORT | cat PATH | write PATH TEXT"
         )),
     }
 }
@@ -68,6 +73,17 @@ fn allocate_forever() -> Result<(), String> {
         // Touch every page so the memory is really used.
         hoard.push(vec![1u8; 1 << 20]);
         println!("allocated {} MiB", hoard.len());
+    }
+}
+
+/// Holds `mib` MiB of touched memory while it sleeps: what `--max-memory` with
+/// `--instances` adds up.
+fn hold(mib: usize) -> Result<(), String> {
+    let hoard = black_box(vec![1u8; mib << 20]);
+    println!("holding {mib} MiB");
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+        black_box(&hoard);
     }
 }
 

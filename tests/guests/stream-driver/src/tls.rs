@@ -1,10 +1,13 @@
 //! TLS for the driver's connections (the PEM files read through the host's `--dir`):
 //! `connect ... cafile=PEM [server_hostname=NAME] [handshake_ms=N] [shutdown_ms=N]`,
 //! `listen ... cert=PEM key=PEM [handshake_ms=N] [shutdown_ms=N]`, and
-//! `start_tls client CAFILE HOSTNAME` / `start_tls server CERT KEY`, which upgrades the
-//! current connection and answers with the TLS version.
+//! `start_tls client CAFILE HOSTNAME [handshake_ms=N] [shutdown_ms=N]` /
+//! `start_tls server CERT KEY [...]`, which upgrades the current connection and answers
+//! with the TLS version.
 
-use wasio::{ConnectOptions, Error, ServerOptions, StreamWriter, TlsClientConfig, TlsServerConfig};
+use wasio::{
+    ConnectOptions, Error, ServerOptions, StartTlsOptions, StreamWriter, TlsClientConfig, TlsServerConfig,
+};
 
 use crate::{millis, option};
 
@@ -35,18 +38,26 @@ fn read(path: &str) -> Result<Vec<u8>, Error> {
 }
 
 pub async fn start_tls(writer: &StreamWriter, args: &[&str]) -> Result<String, Error> {
-    match args {
+    let (positional, keywords): (Vec<&str>, Vec<&str>) = args.iter().partition(|arg| !arg.contains('='));
+    let mut options = StartTlsOptions {
+        ssl_handshake_timeout: millis(&keywords, "handshake_ms")?,
+        ssl_shutdown_timeout: millis(&keywords, "shutdown_ms")?,
+        ..StartTlsOptions::default()
+    };
+    match positional[..] {
         ["client", cafile, hostname] => {
             let config = TlsClientConfig::with_ca_pem(&read(cafile)?)?;
-            writer.start_tls(config, Some(hostname)).await?
+            options.server_hostname = Some(hostname.to_string());
+            writer.start_tls_with(config, &options).await?
         }
         ["server", cert, key] => {
             let config = TlsServerConfig::from_pem(&read(cert)?, &read(key)?)?;
-            writer.start_tls(config, None).await?
+            writer.start_tls_with(config, &options).await?
         }
         _ => {
             return Err(Error::InvalidArgument(
-                "driver: start_tls client CAFILE HOSTNAME | server CERT KEY".into(),
+                "driver: start_tls client CAFILE HOSTNAME | server CERT KEY [handshake_ms=N] [shutdown_ms=N]"
+                    .into(),
             ))
         }
     }
