@@ -89,6 +89,18 @@ impl Connection {
         self.write_changed.notify_all();
     }
 
+    /// asyncio's `writer.close()`: delivers what is queued, then closes. Idempotent.
+    pub(crate) fn close(&self) {
+        self.write.borrow_mut().start_closing();
+        self.write_changed.notify_all();
+    }
+
+    /// asyncio's `transport.abort()`: closes at once, dropping what is queued.
+    pub(crate) fn abort(&self) {
+        self.write.borrow_mut().start_closing();
+        self.lose(Error::ConnectionAborted("aborted".into()));
+    }
+
     /// Runs a read operation of the core until it completes: the I/O half of
     /// [`Step::NeedData`]. Dropping the returned future (the consumer cancelled the call)
     /// ends the wait and consumes nothing.
@@ -216,14 +228,24 @@ async fn write_task(
     conn.write_changed.notify_all();
 }
 
-/// asyncio.open_connection's connecting part: each address of `host` in turn, the last
-/// error if all fail.
-pub(crate) async fn connect(host: &str, port: u16) -> Result<TcpSocket, wit::Error> {
+/// asyncio.open_connection's connecting part: each address of `host` in turn (bound to
+/// `local` first, when given: `local_addr=`), the last error if all fail.
+pub(crate) async fn connect(
+    host: &str,
+    port: u16,
+    local: Option<SocketAddr>,
+) -> Result<TcpSocket, wit::Error> {
     let addresses = resolve(host).await?;
     let mut last = wit::Error::NameUnresolvable(host.to_string());
     for ip in addresses {
         let family = if ip.is_ipv4() { IpAddressFamily::Ipv4 } else { IpAddressFamily::Ipv6 };
         let socket = TcpSocket::create(family).map_err(convert::socket_wit_error)?;
+        if let Some(local) = local {
+            if let Err(code) = socket.bind(convert::to_wasi(local)) {
+                last = convert::socket_wit_error(code);
+                continue;
+            }
+        }
         match socket.connect(convert::to_wasi(SocketAddr::new(ip, port))).await {
             Ok(()) => return Ok(socket),
             Err(code) => last = convert::socket_wit_error(code),

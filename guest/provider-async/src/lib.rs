@@ -18,6 +18,7 @@ mod bulk_read;
 mod bulk_write;
 mod connection;
 mod convert;
+mod race;
 mod reader;
 mod server;
 mod unsupported;
@@ -51,7 +52,12 @@ impl wit::Guest for Provider {
     ) -> Result<(wit::Reader, wit::Writer), wit::Error> {
         let limit = convert::connect_limit(options.as_ref())?;
         unsupported::connect_options(options.as_ref())?;
-        let socket = connection::connect(&host, port).await?;
+        let local = options.as_ref().and_then(|o| o.local_address).map(convert::from_wasi);
+        let connecting = connection::connect(&host, port, local);
+        let socket = match options.as_ref().and_then(|o| o.timeout_ms) {
+            Some(ms) => race::within(ms, connecting).await.ok_or(wit::Error::Timeout)??,
+            None => connecting.await?,
+        };
         let conn = connection::Connection::start(socket, limit)?;
         Ok((wit::Reader::new(reader::Reader::new(conn.clone())), wit::Writer::new(writer::Writer::new(conn))))
     }

@@ -1,9 +1,13 @@
 //! The `server` resource: asyncio's Server, one listening socket per resolved address,
-//! connections taken by `accept` from the socket's `stream<tcp-socket>`.
+//! connections taken by `accept` from the socket's `stream<tcp-socket>`; the clients it
+//! accepted, for `close-clients`, `abort-clients` and `wait-closed`.
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
+use std::rc::{Rc, Weak};
 
+use wasio::error::Error;
+use wasio::runtime::Notify;
 use wasip3::sockets::types::{IpAddressFamily, TcpSocket};
 use wasip3::wit_bindgen::StreamReader;
 
@@ -13,28 +17,34 @@ use crate::unsupported::not_yet;
 use crate::wit;
 
 pub struct Server {
-    /// The streams of accepted connections with their listening sockets (the stream
-    /// first: it goes before its socket); taken out while an `accept` waits on it.
-    listeners: RefCell<Vec<(Option<StreamReader<TcpSocket>>, TcpSocket)>>,
+    /// The bound sockets, with the stream of their accepted connections once listening.
+    listeners: RefCell<Vec<Listener>>,
     addresses: Vec<SocketAddr>,
     limit: usize,
+    serving: Cell<bool>,
     closed: Cell<bool>,
+    /// Serving started or stopped, or an accept gave its stream back.
+    changed: Notify,
+    /// Every connection `accept` returned (gone ones are pruned as they are met).
+    clients: RefCell<Vec<Weak<Connection>>>,
 }
 
-/// asyncio.start_server for the plain-TCP, serve-at-once case.
+struct Listener {
+    /// `None` before `listen`, and while an `accept` has it out.
+    accepted: Option<StreamReader<TcpSocket>>,
+    /// Kept after the stream: the stream goes first.
+    socket: TcpSocket,
+}
+
+/// asyncio.start_server for plain TCP.
 pub(crate) async fn start(
     host: &str,
     port: u16,
     options: Option<wit::ServerOptions>,
 ) -> Result<Server, wit::Error> {
     let limit = convert::limit(options.as_ref().and_then(|o| o.limit))?;
-    if let Some(o) = &options {
-        if o.ssl.is_some() {
-            return Err(not_yet("server-options.ssl"));
-        }
-        if o.start_serving == Some(false) {
-            return Err(not_yet("server-options.start-serving = false"));
-        }
+    if options.as_ref().is_some_and(|o| o.ssl.is_some()) {
+        return Err(not_yet("server-options.ssl"));
     }
     let mut listeners = Vec::new();
     let mut addresses = Vec::new();
@@ -45,28 +55,91 @@ pub(crate) async fn start(
         if let Some(backlog) = options.as_ref().and_then(|o| o.backlog) {
             let _ = socket.set_listen_backlog_size(backlog.into());
         }
-        let accepted = socket.listen().map_err(convert::socket_wit_error)?;
         let local = socket.get_local_address().map_err(convert::socket_wit_error)?;
         addresses.push(convert::from_wasi(local));
-        listeners.push((Some(accepted), socket));
+        listeners.push(Listener { accepted: None, socket });
     }
-    Ok(Server { listeners: RefCell::new(listeners), addresses, limit, closed: Cell::new(false) })
+    let server = Server {
+        listeners: RefCell::new(listeners),
+        addresses,
+        limit,
+        serving: Cell::new(false),
+        closed: Cell::new(false),
+        changed: Notify::new(),
+        clients: RefCell::new(Vec::new()),
+    };
+    if options.as_ref().and_then(|o| o.start_serving) != Some(false) {
+        server.listen()?;
+    }
+    Ok(server)
+}
+
+impl Server {
+    /// Starts listening on every socket (asyncio's `start_serving`).
+    fn listen(&self) -> Result<(), wit::Error> {
+        for listener in self.listeners.borrow_mut().iter_mut() {
+            listener.accepted = Some(listener.socket.listen().map_err(convert::socket_wit_error)?);
+        }
+        self.serving.set(true);
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    fn not_serving() -> wit::Error {
+        convert::error(Error::invalid_argument("the server is not serving"))
+    }
+
+    /// The live clients.
+    fn clients(&self) -> Vec<Rc<Connection>> {
+        let mut clients = self.clients.borrow_mut();
+        clients.retain(|client| client.strong_count() > 0);
+        clients.iter().filter_map(Weak::upgrade).collect()
+    }
+}
+
+/// The accepted-connection stream, lent to one `accept`; given back however the accept
+/// ends (cancelled too), for the next one.
+struct Lent<'a> {
+    server: &'a Server,
+    accepted: Option<StreamReader<TcpSocket>>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(listener) = self.server.listeners.borrow_mut().first_mut() {
+            if !self.server.closed.get() {
+                listener.accepted = self.accepted.take();
+            }
+        }
+        self.server.changed.notify_all();
+    }
 }
 
 impl wit::GuestServer for Server {
     async fn accept(&self) -> Result<(wit::Reader, wit::Writer), wit::Error> {
-        if self.closed.get() {
-            return Err(convert::error(wasio::error::Error::invalid_argument("the server is not serving")));
-        }
-        // One listener is enough for this first provider (one address per server).
-        let taken = self.listeners.borrow_mut().first_mut().and_then(|(s, _)| s.take());
-        let Some(mut accepted) = taken else { return Err(wit::Error::Busy) };
-        let next = accepted.next().await;
-        if let Some((slot, _)) = self.listeners.borrow_mut().first_mut() {
-            *slot = Some(accepted);
-        }
-        let socket = next.ok_or(wit::Error::Closed)?;
+        // One listener is enough for this provider (one address per server); accepts that
+        // come while one waits on it queue behind it.
+        let mut lent = loop {
+            if self.closed.get() || !self.serving.get() {
+                return Err(Server::not_serving());
+            }
+            let taken = self.listeners.borrow_mut().first_mut().and_then(|l| l.accepted.take());
+            match taken {
+                Some(accepted) => break Lent { server: self, accepted: Some(accepted) },
+                None => self.changed.notified().await,
+            }
+        };
+        // `close` ends a waiting accept (the listening socket is gone).
+        let closed = async {
+            while !self.closed.get() {
+                self.changed.notified().await;
+            }
+        };
+        let next = crate::race::until(lent.accepted.as_mut().expect("lent").next(), closed).await;
+        drop(lent);
+        let socket = next.ok_or_else(Server::not_serving)?.ok_or(wit::Error::Closed)?;
         let conn = Connection::start(socket, self.limit)?;
+        self.clients.borrow_mut().push(Rc::downgrade(&conn));
         Ok((
             wit::Reader::new(crate::reader::Reader::new(conn.clone())),
             wit::Writer::new(crate::writer::Writer::new(conn)),
@@ -77,11 +150,14 @@ impl wit::GuestServer for Server {
         if self.closed.get() {
             return Err(wit::Error::Closed);
         }
+        if !self.serving.get() {
+            self.listen()?;
+        }
         Ok(())
     }
 
     fn is_serving(&self) -> bool {
-        !self.closed.get()
+        self.serving.get() && !self.closed.get()
     }
 
     fn sockets(&self) -> Vec<wit::IpSocketAddress> {
@@ -91,16 +167,30 @@ impl wit::GuestServer for Server {
         self.addresses.iter().copied().map(convert::to_wasi).collect()
     }
 
+    /// Not yet as the WIT says: connections the system completed but no `accept` took
+    /// go with the listening socket instead of being taken in first.
     fn close(&self) {
         self.closed.set(true);
+        self.serving.set(false);
         self.listeners.borrow_mut().clear();
+        self.changed.notify_all();
     }
 
-    // Not yet: this first provider does not track its clients, so these do nothing
-    // (0.1.0's close or abort every client, and wait for them to go).
-    fn close_clients(&self) {}
+    fn close_clients(&self) {
+        self.clients().iter().for_each(|client| client.close());
+    }
 
-    fn abort_clients(&self) {}
+    fn abort_clients(&self) {
+        self.clients().iter().for_each(|client| client.abort());
+    }
 
-    async fn wait_closed(&self) {}
+    async fn wait_closed(&self) {
+        while !self.closed.get() {
+            self.changed.notified().await;
+        }
+        // Then each client until its connection is closed (its writing task ended).
+        while let Some(open) = self.clients().into_iter().find(|client| !client.write_done.get()) {
+            open.write_changed.notified().await;
+        }
+    }
 }

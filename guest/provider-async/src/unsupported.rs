@@ -8,13 +8,12 @@ pub(crate) fn not_yet(what: &str) -> wit::Error {
     wit::Error::NotImplemented(format!("{what} is not implemented by the 0.2.0 provider yet"))
 }
 
-/// Connect options other than `limit` are not supported yet.
+/// Connect options other than `limit`, `local-address` and `timeout-ms` are not
+/// supported yet.
 pub(crate) fn connect_options(options: Option<&wit::ConnectOptions>) -> Result<(), wit::Error> {
     let Some(o) = options else { return Ok(()) };
     let unsupported = [
-        (o.local_address.is_some(), "connect-options.local-address"),
         (o.happy_eyeballs_delay_ms.is_some(), "connect-options.happy-eyeballs-delay-ms"),
-        (o.timeout_ms.is_some(), "connect-options.timeout-ms"),
         (o.ssl.is_some(), "connect-options.ssl"),
         (o.server_hostname.is_some(), "connect-options.server-hostname"),
     ];

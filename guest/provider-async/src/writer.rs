@@ -61,8 +61,7 @@ impl Writer {
 impl Drop for Writer {
     /// asyncio 3.13 closes an abandoned writer's connection: queued bytes still go.
     fn drop(&mut self) {
-        self.conn.write.borrow_mut().start_closing();
-        self.conn.write_changed.notify_all();
+        self.conn.close();
     }
 }
 
@@ -99,8 +98,7 @@ impl wit::GuestWriter for Writer {
     }
 
     fn close(&self) {
-        self.conn.write.borrow_mut().start_closing();
-        self.conn.write_changed.notify_all();
+        self.conn.close();
     }
 
     fn is_closing(&self) -> bool {
@@ -109,8 +107,7 @@ impl wit::GuestWriter for Writer {
     }
 
     fn abort(&self) {
-        self.conn.write.borrow_mut().start_closing();
-        self.conn.lose(Error::ConnectionAborted("aborted".into()));
+        self.conn.abort();
     }
 
     async fn wait_closed(&self) -> Result<(), wit::Error> {

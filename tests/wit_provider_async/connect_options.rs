@@ -1,0 +1,111 @@
+//! `open-connection`'s options: `timeout-ms`, `local-address` with `limit`, and the ones
+//! not implemented yet said so.
+
+use std::net::SocketAddr;
+
+use host::provider_async::bindings::wasi::sockets::types::{IpSocketAddress, Ipv4SocketAddress};
+use host::provider_async::{ConnectOptions, Error};
+
+use super::{ok, provider};
+use crate::support::{peer, within};
+
+fn options() -> ConnectOptions {
+    ConnectOptions {
+        limit: None,
+        local_address: None,
+        happy_eyeballs_delay_ms: None,
+        timeout_ms: None,
+        ssl: None,
+        server_hostname: None,
+        ssl_handshake_timeout_ms: None,
+        ssl_shutdown_timeout_ms: None,
+    }
+}
+
+fn from_wasi(address: IpSocketAddress) -> SocketAddr {
+    match address {
+        IpSocketAddress::Ipv4(a) => {
+            let (x, y, z, w) = a.address;
+            SocketAddr::from(([x, y, z, w], a.port))
+        }
+        other => panic!("expected IPv4, got {other:?}"),
+    }
+}
+
+/// A listener whose accept queue (backlog 0: one connection) is full, so the kernel
+/// drops further SYNs and a connect to it hangs.
+async fn full_listener() -> (std::net::TcpListener, SocketAddr, std::net::TcpStream) {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    socket.listen(0).unwrap();
+    let listener: std::net::TcpListener = socket.into();
+    let address = listener.local_addr().unwrap();
+    let filler = std::net::TcpStream::connect(address).unwrap();
+    (listener, address, filler)
+}
+
+#[tokio::test]
+async fn timeout_ms_gives_up_on_a_connect_that_hangs() {
+    let (_listener, address, _filler) = full_listener().await;
+    let mut p = provider().await;
+    let result = within(
+        "open-connection with timeout-ms 300 to a full accept queue",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let timeout = ConnectOptions { timeout_ms: Some(300), ..options() };
+            Ok(api
+                .call_open_connection(acc, "127.0.0.1".into(), address.port(), Some(timeout))
+                .await?
+                .map(|_| ()))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(matches!(result, Err(Error::Timeout)), "expected timeout, got {result:?}");
+}
+
+#[tokio::test]
+async fn local_address_binds_first_and_limit_and_a_timeout_that_does_not_fire_apply() {
+    let (listener, address) = peer::listener().await;
+    let native = tokio::spawn(async move { peer::accept(&listener).await });
+    let mut p = provider().await;
+    let (sockname, limit) = within(
+        "open-connection with local-address, limit and timeout-ms",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let local = IpSocketAddress::Ipv4(Ipv4SocketAddress { port: 0, address: (127, 0, 0, 1) });
+            let chosen = ConnectOptions {
+                limit: Some(10),
+                local_address: Some(local),
+                timeout_ms: Some(10_000),
+                ..options()
+            };
+            let (reader, writer) =
+                ok(api.call_open_connection(acc, "127.0.0.1".into(), address.port(), Some(chosen)).await?)?;
+            let sockname = ok(api.writer().call_sockname(acc, writer).await?)?;
+            Ok((sockname, api.reader().call_limit(acc, reader).await?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let socket = within("the native accept", native).await.unwrap();
+    assert_eq!(from_wasi(sockname), socket.peer_addr().unwrap());
+    assert_eq!(limit, 10);
+}
+
+#[tokio::test]
+async fn an_option_not_implemented_yet_says_so() {
+    let mut p = provider().await;
+    let result = p
+        .run(async move |acc, api| -> wasmtime::Result<_> {
+            let eyeballs = ConnectOptions { happy_eyeballs_delay_ms: Some(250), ..options() };
+            Ok(api.call_open_connection(acc, "127.0.0.1".into(), 9, Some(eyeballs)).await?.map(|_| ()))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(&result, Err(Error::NotImplemented(what)) if what.contains("happy-eyeballs-delay-ms")),
+        "{result:?}"
+    );
+}
