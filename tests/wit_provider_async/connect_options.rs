@@ -1,5 +1,5 @@
-//! `open-connection`'s options: `timeout-ms`, `local-address` with `limit`, and the ones
-//! not implemented yet said so.
+//! `open-connection`'s options: `timeout-ms`, `local-address` with `limit`, asyncio's
+//! checks of the TLS arguments, and the ones not implemented yet said so.
 
 use std::net::SocketAddr;
 
@@ -107,5 +107,43 @@ async fn an_option_not_implemented_yet_says_so() {
     assert!(
         matches!(&result, Err(Error::NotImplemented(what)) if what.contains("happy-eyeballs-delay-ms")),
         "{result:?}"
+    );
+}
+
+/// asyncio's `ValueError`s for TLS arguments given without `ssl`, with its wording.
+#[tokio::test]
+async fn tls_arguments_without_ssl_are_invalid_arguments_as_in_asyncio() {
+    let mut p = provider().await;
+    let results = p
+        .run(async move |acc, api| -> wasmtime::Result<_> {
+            let mut results = Vec::new();
+            for options in [
+                ConnectOptions { server_hostname: Some("example.com".into()), ..options() },
+                ConnectOptions { ssl_handshake_timeout_ms: Some(1000), ..options() },
+                ConnectOptions { ssl_shutdown_timeout_ms: Some(1000), ..options() },
+            ] {
+                results.push(
+                    api.call_open_connection(acc, "127.0.0.1".into(), 9, Some(options)).await?.map(|_| ()),
+                );
+            }
+            Ok(results)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let messages: Vec<String> = results
+        .into_iter()
+        .map(|result| match result {
+            Err(Error::InvalidArgument(message)) => message,
+            other => panic!("expected invalid-argument, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "server_hostname is only meaningful with ssl",
+            "ssl_handshake_timeout is only meaningful with ssl",
+            "ssl_shutdown_timeout is only meaningful with ssl",
+        ]
     );
 }

@@ -234,3 +234,30 @@ async fn abort_clients_drops_what_is_queued() {
     assert!(closing, "an aborted writer is closing");
     assert!(got < QUEUED, "the client got all {got} queued bytes: nothing was dropped");
 }
+
+/// As in asyncio, `limit` 0 is not refused by `start-server`: each connection fails as
+/// it is accepted and is closed, and `accept` waits on for the next.
+#[tokio::test]
+async fn with_limit_0_each_connection_is_closed_as_it_is_accepted() {
+    let mut p = provider().await;
+    let (accepted, received) = within(
+        "a client of a limit-0 server, then close",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let limit_0 = ServerOptions { limit: Some(0), start_serving: None, ..serving_later() };
+            let server = ok(api.call_start_server(acc, "127.0.0.1".into(), 0, Some(limit_0)).await?)?;
+            let address = address_of(&api.server().call_sockets(acc, server).await?);
+            let servers = api.server();
+            let (accepted, received) = futures::join!(servers.call_accept(acc, server), async {
+                let mut socket = connect(address).await;
+                let received = peer::read_to_end(&mut socket).await;
+                servers.call_close(acc, server).await.map(|()| received)
+            });
+            Ok((accepted?.map(|_| ()), received?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(received, b"", "the connection is closed");
+    assert!(matches!(accepted, Err(Error::InvalidArgument(_))), "accept waited on until close: {accepted:?}");
+}

@@ -51,7 +51,7 @@ impl wit::Guest for Provider {
         options: Option<wit::ConnectOptions>,
     ) -> Result<(wit::Reader, wit::Writer), wit::Error> {
         let limit = convert::connect_limit(options.as_ref())?;
-        unsupported::connect_options(options.as_ref())?;
+        unsupported::connect_options(&host, options.as_ref())?;
         let local = options.as_ref().and_then(|o| o.local_address).map(convert::from_wasi);
         let connecting = connection::connect(&host, port, local);
         let socket = match options.as_ref().and_then(|o| o.timeout_ms) {

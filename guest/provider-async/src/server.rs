@@ -42,9 +42,21 @@ pub(crate) async fn start(
     port: u16,
     options: Option<wit::ServerOptions>,
 ) -> Result<Server, wit::Error> {
-    let limit = convert::limit(options.as_ref().and_then(|o| o.limit))?;
-    if options.as_ref().is_some_and(|o| o.ssl.is_some()) {
-        return Err(not_yet("server-options.ssl"));
+    // As in asyncio, a limit of 0 is not refused here: each connection fails as it is
+    // accepted (see `accept`).
+    let limit = match options.as_ref().and_then(|o| o.limit) {
+        Some(0) => 0,
+        limit => convert::limit(limit)?,
+    };
+    if let Some(o) = &options {
+        crate::unsupported::tls_timeouts(
+            o.ssl.is_some(),
+            o.ssl_handshake_timeout_ms,
+            o.ssl_shutdown_timeout_ms,
+        )?;
+        if o.ssl.is_some() {
+            return Err(not_yet("server-options.ssl"));
+        }
     }
     let mut listeners = Vec::new();
     let mut addresses = Vec::new();
@@ -89,6 +101,31 @@ impl Server {
         convert::error(Error::invalid_argument("the server is not serving"))
     }
 
+    /// The next connection from the (first) listening socket.
+    async fn next_socket(&self) -> Result<TcpSocket, wit::Error> {
+        // One listener is enough for this provider (one address per server); accepts that
+        // come while one waits on it queue behind it.
+        let mut lent = loop {
+            if self.closed.get() || !self.serving.get() {
+                return Err(Server::not_serving());
+            }
+            let taken = self.listeners.borrow_mut().first_mut().and_then(|l| l.accepted.take());
+            match taken {
+                Some(accepted) => break Lent { server: self, accepted: Some(accepted) },
+                None => self.changed.notified().await,
+            }
+        };
+        // `close` ends a waiting accept (the listening socket is gone).
+        let closed = async {
+            while !self.closed.get() {
+                self.changed.notified().await;
+            }
+        };
+        let next = crate::race::until(lent.accepted.as_mut().expect("lent").next(), closed).await;
+        drop(lent);
+        next.ok_or_else(Server::not_serving)?.ok_or(wit::Error::Closed)
+    }
+
     /// The live clients.
     fn clients(&self) -> Vec<Rc<Connection>> {
         let mut clients = self.clients.borrow_mut();
@@ -117,33 +154,18 @@ impl Drop for Lent<'_> {
 
 impl wit::GuestServer for Server {
     async fn accept(&self) -> Result<(wit::Reader, wit::Writer), wit::Error> {
-        // One listener is enough for this provider (one address per server); accepts that
-        // come while one waits on it queue behind it.
-        let mut lent = loop {
-            if self.closed.get() || !self.serving.get() {
-                return Err(Server::not_serving());
+        loop {
+            let socket = self.next_socket().await?;
+            if self.limit == 0 {
+                continue; // asyncio's StreamReader(limit=0) fails: the connection is closed
             }
-            let taken = self.listeners.borrow_mut().first_mut().and_then(|l| l.accepted.take());
-            match taken {
-                Some(accepted) => break Lent { server: self, accepted: Some(accepted) },
-                None => self.changed.notified().await,
-            }
-        };
-        // `close` ends a waiting accept (the listening socket is gone).
-        let closed = async {
-            while !self.closed.get() {
-                self.changed.notified().await;
-            }
-        };
-        let next = crate::race::until(lent.accepted.as_mut().expect("lent").next(), closed).await;
-        drop(lent);
-        let socket = next.ok_or_else(Server::not_serving)?.ok_or(wit::Error::Closed)?;
-        let conn = Connection::start(socket, self.limit)?;
-        self.clients.borrow_mut().push(Rc::downgrade(&conn));
-        Ok((
-            wit::Reader::new(crate::reader::Reader::new(conn.clone())),
-            wit::Writer::new(crate::writer::Writer::new(conn)),
-        ))
+            let conn = Connection::start(socket, self.limit)?;
+            self.clients.borrow_mut().push(Rc::downgrade(&conn));
+            return Ok((
+                wit::Reader::new(crate::reader::Reader::new(conn.clone())),
+                wit::Writer::new(crate::writer::Writer::new(conn)),
+            ));
+        }
     }
 
     fn start_serving(&self) -> Result<(), wit::Error> {

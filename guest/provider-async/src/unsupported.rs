@@ -1,6 +1,11 @@
 //! What this first 0.2.0 provider does not do yet: named, as `not-implemented`, never a
 //! silent difference from 0.1.0.
 
+use std::time::Duration;
+
+use wasio::tls::arguments;
+
+use crate::convert;
 use crate::wit;
 
 /// `not-implemented` naming the operation.
@@ -8,17 +13,30 @@ pub(crate) fn not_yet(what: &str) -> wit::Error {
     wit::Error::NotImplemented(format!("{what} is not implemented by the 0.2.0 provider yet"))
 }
 
-/// Connect options other than `limit`, `local-address` and `timeout-ms` are not
-/// supported yet.
-pub(crate) fn connect_options(options: Option<&wit::ConnectOptions>) -> Result<(), wit::Error> {
+/// asyncio's checks of the TLS arguments (given without `ssl`, or zero), then the
+/// connect options this provider does not support yet: `ssl` (so also
+/// `server-hostname` and the TLS timeouts with it) and `happy-eyeballs-delay-ms`.
+pub(crate) fn connect_options(host: &str, options: Option<&wit::ConnectOptions>) -> Result<(), wit::Error> {
     let Some(o) = options else { return Ok(()) };
+    let has_ssl = o.ssl.is_some();
+    tls_timeouts(has_ssl, o.ssl_handshake_timeout_ms, o.ssl_shutdown_timeout_ms)?;
+    arguments::server_hostname(has_ssl, o.server_hostname.as_deref(), host).map_err(convert::error)?;
     let unsupported = [
         (o.happy_eyeballs_delay_ms.is_some(), "connect-options.happy-eyeballs-delay-ms"),
-        (o.ssl.is_some(), "connect-options.ssl"),
-        (o.server_hostname.is_some(), "connect-options.server-hostname"),
+        (has_ssl, "connect-options.ssl"),
     ];
     match unsupported.iter().find(|(set, _)| *set) {
         Some((_, what)) => Err(not_yet(what)),
         None => Ok(()),
     }
+}
+
+/// asyncio's checks of `ssl_handshake_timeout` / `ssl_shutdown_timeout` (milliseconds).
+pub(crate) fn tls_timeouts(
+    has_ssl: bool,
+    handshake: Option<u32>,
+    shutdown: Option<u32>,
+) -> Result<(), wit::Error> {
+    let millis = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(ms.into()));
+    arguments::timeouts(has_ssl, millis(handshake), millis(shutdown)).map(drop).map_err(convert::error)
 }

@@ -8,7 +8,7 @@ use crate::transport::{DEFAULT_SSL_HANDSHAKE_TIMEOUT, DEFAULT_SSL_SHUTDOWN_TIMEO
 
 /// The handshake and shutdown timeouts to use: asyncio's defaults (60 s, 30 s) when not
 /// given; given without `ssl`, or zero, they are a `ValueError`.
-pub(crate) fn timeouts(
+pub fn timeouts(
     has_ssl: bool,
     handshake: Option<Duration>,
     shutdown: Option<Duration>,
@@ -35,7 +35,7 @@ pub(crate) fn timeouts(
 }
 
 /// The name a client checks the certificate against: `server_hostname`, else `host`.
-pub(crate) fn server_hostname<'a>(
+pub fn server_hostname<'a>(
     has_ssl: bool,
     server_hostname: Option<&'a str>,
     host: &'a str,

@@ -10,7 +10,8 @@
 //! Crypto inside wasm has no constant-time guarantee (the wasm engine decides what
 //! instructions run); weigh that before using it against a local attacker.
 
-pub(crate) mod arguments;
+/// asyncio's checks of the TLS keyword arguments, shared with the WASI 0.3 provider.
+pub mod arguments;
 mod chacha20_poly1305;
 mod client_config;
 mod failure;
