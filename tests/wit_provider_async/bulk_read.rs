@@ -161,6 +161,59 @@ async fn into_stream_at_eof_yields_the_rest_and_ends_well() {
     drop(source.await.unwrap());
 }
 
+/// A reader paused at 2 x limit (the peer sent far more than the limit) hands over its
+/// full buffer, and the hand-off resumes reading: every byte arrives, in order.
+#[tokio::test]
+async fn a_paused_reader_hands_over_and_reading_resumes() {
+    const TOTAL: usize = 4 * MIB;
+    const LIMIT: u64 = 16 * 1024;
+    let (listener, address) = peer::listener().await;
+    let source = tokio::spawn(async move {
+        let mut socket = peer::accept(&listener).await;
+        send_pattern(&mut socket, 0, TOTAL, &AtomicU64::new(0)).await;
+        socket.shutdown().await.unwrap();
+        socket
+    });
+    let mut p = provider().await;
+    let port = address.port();
+    let (buffered, taken, ended) = within(
+        "into-stream of a paused reader",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let options = host::provider_async::ConnectOptions {
+                limit: Some(LIMIT),
+                local_address: None,
+                happy_eyeballs_delay_ms: None,
+                timeout_ms: None,
+                ssl: None,
+                server_hostname: None,
+                ssl_handshake_timeout_ms: None,
+                ssl_shutdown_timeout_ms: None,
+            };
+            let (reader, _) =
+                ok(api.call_open_connection(acc, "127.0.0.1".into(), port, Some(options)).await?)?;
+            // Paused once over 2 x limit; the buffer then stops growing.
+            for _ in 0..500 {
+                if api.reader().call_buffer_size(acc, reader).await? > 2 * LIMIT {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let buffered = api.reader().call_buffer_size(acc, reader).await?;
+            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let ended = deliver(acc, end);
+            let taken = take_pattern(acc, stream, 0, true).done.await?;
+            Ok((buffered, taken, ended.await?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(buffered > 2 * LIMIT && buffered < TOTAL as u64, "paused with {buffered} buffered");
+    assert_eq!(taken, Ok(TOTAL as u64));
+    assert!(ended.is_ok(), "{ended:?}");
+    drop(source.await.unwrap());
+}
+
 /// A host that does not read the stream: the provider stops reading the socket (the
 /// peer's sends stall) and its memory does not grow with what the peer offers; once the
 /// host reads, every byte arrives.
