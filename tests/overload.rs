@@ -4,6 +4,8 @@
 //! accepting resumes once descriptors are free; a flood of peer resets is summarised in a
 //! line or two instead of a warning each.
 
+mod p3;
+
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;

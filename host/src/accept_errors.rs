@@ -32,10 +32,27 @@
 //! The wrapper is also where `--metrics` learns of each accepted connection
 //! ([`crate::metrics::counting_streams`]): one shadowing of `accept`, two uses.
 //!
+//! WASI 0.3 guests accept from a `stream<tcp-socket>`, and a failed accept reaches them as a
+//! socket that is already closed with the error; [`p3_accepts`] names the shortage where the
+//! guest learns of it (that socket's `receive` and `send`), with the same probe and log.
+//!
 //! Linux only (the errnos and `eventfd`); elsewhere `add_to_linker` leaves the linker alone.
 
 #[cfg(target_os = "linux")]
-pub(crate) use imp::add_to_linker;
+mod p3_accepts;
+
+/// Replaces wasmtime-wasi's p2 `accept` and p3 `receive` and `send`, already in `linker`,
+/// with versions that name descriptor shortages and log them, rate-limited; every other
+/// result is passed on unchanged. Fails, naming the function, if one is not there (a
+/// wasmtime-wasi upgrade changed a WIT version). Leaves shadowing disallowed (the default).
+#[cfg(target_os = "linux")]
+pub(crate) fn add_to_linker<T>(linker: &mut wasmtime::component::Linker<T>) -> wasmtime::Result<()>
+where
+    T: wasmtime_wasi::WasiView + crate::metrics::counting_streams::CountsConnections + Send + 'static,
+{
+    imp::add_to_linker(linker)?;
+    p3_accepts::add_to_linker(linker)
+}
 
 /// Elsewhere: nothing to do.
 #[cfg(not(target_os = "linux"))]
@@ -70,11 +87,11 @@ mod imp {
 
     type Accepted = (Resource<TcpSocket>, Resource<DynInputStream>, Resource<DynOutputStream>);
 
-    /// Replaces wasmtime-wasi's `accept`, already in `linker` (see
+    /// Replaces wasmtime-wasi's p2 `accept`, already in `linker` (see
     /// [`wasmtime_wasi::p2::add_to_linker_async`]), with one that names descriptor shortages
     /// (`new-socket-limit` instead of `unknown`) and logs shortages, rate-limited. Every
     /// other result is passed on unchanged. Leaves shadowing disallowed (the default).
-    pub(crate) fn add_to_linker<T: WasiView + CountsConnections + 'static>(
+    pub(super) fn add_to_linker<T: WasiView + CountsConnections + 'static>(
         linker: &mut Linker<T>,
     ) -> wasmtime::Result<()> {
         // Without shadowing, defining a name that exists fails: that checks it is there.
@@ -110,8 +127,9 @@ mod imp {
             _ => None,
         };
         let Some(shortage) = shortage else { return Ok((result,)) };
-        FAILURE_LOG.record(shortage);
-        Ok((Err(shortage.error_code()),))
+        let told = shortage.error_code();
+        FAILURE_LOG.record(shortage, told.name());
+        Ok((Err(told),))
     }
 
     /// What an `accept` ran out of.
@@ -180,7 +198,7 @@ mod imp {
 
     /// The process-wide record of accept shortages (the limits are process- or system-wide,
     /// so one log serves every guest).
-    static FAILURE_LOG: FailureLog = FailureLog::new();
+    pub(super) static FAILURE_LOG: FailureLog = FailureLog::new();
 
     /// Logs a shortage at once if none was logged in the last [`LOG_INTERVAL`]; otherwise
     /// counts it for the next line.
@@ -199,14 +217,15 @@ mod imp {
             FailureLog { state: Mutex::new(LogState { last_logged: None, unlogged: 0 }) }
         }
 
-        fn record(&self, shortage: Shortage) {
-            if let Some(line) = self.line_for(shortage, Instant::now()) {
+        /// Logs (or counts) a shortage of which the guest is told `told` (a WIT error code).
+        pub(super) fn record(&self, shortage: Shortage, told: &str) {
+            if let Some(line) = self.line_for(shortage, told, Instant::now()) {
                 tracing::warn!("{line}");
             }
         }
 
         /// The line to log for a failure at `now`, if one is due.
-        pub(super) fn line_for(&self, shortage: Shortage, now: Instant) -> Option<String> {
+        pub(super) fn line_for(&self, shortage: Shortage, told: &str, now: Instant) -> Option<String> {
             let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let due = state.last_logged.is_none_or(|last| now.duration_since(last) >= LOG_INTERVAL);
             if !due {
@@ -220,9 +239,8 @@ mod imp {
                 n => format!(" ({n} more failed accepts in the last {} s)", LOG_INTERVAL.as_secs()),
             };
             Some(format!(
-                "accept failed: {}; the guest is told `{}` and should pause accepting{repeats}",
+                "accept failed: {}; the guest is told `{told}` and should pause accepting{repeats}",
                 shortage.describe(),
-                shortage.error_code().name(),
             ))
         }
     }
@@ -243,6 +261,7 @@ mod tests {
     fn shadows_accept_of_wasmtime_wasi() {
         let mut linker: Linker<HostState> = Linker::new(&Engine::default());
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+        wasmtime_wasi::p3::add_to_linker(&mut linker).unwrap();
         super::add_to_linker(&mut linker).unwrap();
         // Shadowing is off again afterwards.
         assert!(linker.instance(TCP_INTERFACE).unwrap().func_wrap(ACCEPT, |_, (): ()| Ok(())).is_err());
@@ -264,13 +283,20 @@ mod tests {
     fn one_line_per_interval_counting_the_rest() {
         let log = FailureLog::new();
         let start = Instant::now();
-        let first = log.line_for(Shortage::ProcessDescriptors, start).unwrap();
+        let first = log.line_for(Shortage::ProcessDescriptors, "new-socket-limit", start).unwrap();
         assert!(first.starts_with("accept failed: too many open files (EMFILE"), "{first}");
         assert!(first.contains("`new-socket-limit`"), "{first}");
         for i in 1..=5 {
-            assert_eq!(log.line_for(Shortage::ProcessDescriptors, start + Duration::from_millis(i)), None);
+            assert_eq!(
+                log.line_for(
+                    Shortage::ProcessDescriptors,
+                    "new-socket-limit",
+                    start + Duration::from_millis(i)
+                ),
+                None
+            );
         }
-        let next = log.line_for(Shortage::Memory, start + LOG_INTERVAL).unwrap();
+        let next = log.line_for(Shortage::Memory, "out-of-memory", start + LOG_INTERVAL).unwrap();
         assert!(next.starts_with("accept failed: out of memory"), "{next}");
         assert!(next.contains("`out-of-memory`") && next.contains("(5 more failed accepts"), "{next}");
     }

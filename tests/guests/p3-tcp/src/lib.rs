@@ -5,6 +5,10 @@
 //! - `serve-split HOST PORT`: the same, but writes each chunk back in two writes (its first
 //!   byte, then the rest): the write-write pattern that Nagle's algorithm plus the peer's
 //!   delayed ACK stall by ~40 ms unless the host set TCP_NODELAY.
+//!
+//!   A failed accept (it reaches a 0.3 guest as a socket already closed with the error,
+//!   which `get-remote-address` reports) pauses accepting for a second, as asyncio does;
+//!   the first prints `accept failed: <error>` (e.g. `other(new-socket-limit: ...)`).
 //! - `connect HOST PORT TEXT`: connects, sends TEXT, half-closes, prints
 //!   `received: <what came back>` or `error: <error-code>` (e.g. `access-denied`).
 //!
@@ -61,6 +65,17 @@ async fn serve(addr: SocketAddrV4, writes: Writes) -> Result<(), ErrorCode> {
     println!("Serving on {}", from_wasi(local));
     // Each connection is its own task; `run` never returns, so neither do they early.
     while let Some(client) = clients.next().await {
+        if let Err(code) = client.get_remote_address() {
+            // At the descriptor limit every accept fails at once: without the pause the
+            // loop would spin, its failed sockets piling up until the store runs out of
+            // handles (a trap).
+            if !FAILURE_SHOWN.replace(true) {
+                println!("accept failed: {}", describe(&code));
+            }
+            drop(client);
+            wasip3::clocks::monotonic_clock::wait_for(ACCEPT_PAUSE_NS).await;
+            continue;
+        }
         drop(wasip3::spawn_local(echo(client, writes)));
     }
     Ok(())
@@ -119,6 +134,22 @@ fn to_wasi(addr: SocketAddrV4) -> IpSocketAddress {
 fn from_wasi(addr: Ipv4SocketAddress) -> SocketAddrV4 {
     let (a, b, c, d) = addr.address;
     SocketAddrV4::new(Ipv4Addr::new(a, b, c, d), addr.port)
+}
+
+/// How long accepting pauses after a failed accept (asyncio's `accept_retry_delay`).
+const ACCEPT_PAUSE_NS: u64 = 1_000_000_000;
+
+std::thread_local! {
+    /// Whether a failed accept was printed already.
+    static FAILURE_SHOWN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// An error code with its text, if it has one: `other(new-socket-limit: ...)`.
+fn describe(code: &ErrorCode) -> String {
+    match code {
+        ErrorCode::Other(Some(text)) => format!("other({text})"),
+        _ => code_name(code),
+    }
 }
 
 /// The WIT name of an error code (`access-denied`, `connection-refused`, ...).

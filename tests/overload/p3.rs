@@ -1,0 +1,62 @@
+//! The same limit for a WASI 0.3 guest (tests/guests/p3-tcp): a failed accept reaches it as a
+//! socket already closed with the error, which the host names
+//! (`other(new-socket-limit: too many open files (EMFILE))` instead of `other(none)`) and
+//! logs a few times, not once per attempt; the guest pauses accepting as asyncio does, the
+//! open connection is served at little CPU, and new ones once descriptors are free.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use super::{
+    cpu_time, echo, lines_so_far, start_with_nofile_limit, stderr_lines, wait_for_line, EXTRA_CLIENTS,
+    NOFILE_LIMIT,
+};
+use crate::support::{within, STEP};
+
+#[tokio::test]
+async fn p3_accepts_at_the_descriptor_limit_are_named_and_logged() {
+    let mut server = start_with_nofile_limit("p3-tcp", &["serve", "127.0.0.1", "0"], NOFILE_LIMIT);
+    let address: SocketAddr = server.serving_address().await;
+    let pid = server.child.id().expect("the host's pid");
+    let mut stderr = stderr_lines(&mut server);
+
+    let mut before = within("connect before the limit", TcpStream::connect(address)).await.unwrap();
+    echo(&mut before, b"before the limit\n", STEP).await;
+
+    let mut extra = Vec::new();
+    for _ in 0..EXTRA_CLIENTS {
+        extra.push(within("connect a client over the limit", TcpStream::connect(address)).await.unwrap());
+    }
+    let mut seen = wait_for_line(&mut stderr, "too many open files").await;
+    assert_eq!(
+        server.next_line().await.as_deref(),
+        Some("accept failed: other(new-socket-limit: too many open files (EMFILE))"),
+        "what the guest is told"
+    );
+
+    // At the limit: the open connection is served, and waiting to accept costs little.
+    echo(&mut before, b"at the limit\n", Duration::from_secs(5)).await;
+    let (cpu_before, started) = (cpu_time(pid), std::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let share = (cpu_time(pid) - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
+    assert!(share < 0.30, "the host used {:.0}% CPU at the descriptor limit", share * 100.0);
+
+    // The extra clients go: a new client is served again within a few seconds.
+    drop(extra);
+    let mut after = within("connect after the limit", TcpStream::connect(address)).await.unwrap();
+    echo(&mut after, b"after the limit\n", Duration::from_secs(10)).await;
+    echo(&mut before, b"still here\n", Duration::from_secs(5)).await;
+
+    seen.extend(lines_so_far(&mut stderr));
+    let _ = server.child.start_kill();
+    let log = seen.join("\n");
+    let cause_lines = seen.iter().filter(|line| line.contains("too many open files")).count();
+    assert!((1..=5).contains(&cause_lines), "{cause_lines} lines name the cause:\n{log}");
+    assert!(
+        seen.iter().any(|line| line.starts_with("warning: accept failed: too many open files (EMFILE")
+            && line.contains("the guest is told `other`")),
+        "the host names the cause:\n{log}"
+    );
+}
