@@ -296,7 +296,7 @@ pub(crate) fn wasi_linker_with(
         .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
     // p3 sockets are wasmtime-wasi's same `TcpSocket` underneath, so every bind, listen,
     // connect and accept passes the same `socket_addr_check` (tests/p3_host.rs checks a
-    // denial). TCP_NODELAY and the accept-error naming below wrap p2 functions only.
+    // denial). TCP_NODELAY and the accept-error naming below wrap p2 and p3 functions.
     wasmtime_wasi::p3::add_to_linker(&mut linker)
         .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
     if tcp_nodelay {
