@@ -6,31 +6,25 @@ use super::*;
 use crate::error::{EXIT_HOST_ERROR, EXIT_TRAP};
 use crate::run;
 
-/// A file under the temp dir, removed (with its directory, once empty) on drop.
-struct Fixture(PathBuf);
+/// A file in a temp dir of its own, removed with it on drop (one dir per fixture: a shared
+/// one could be removed by another test's drop between its creation and this write).
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
 
 impl Fixture {
     fn path(&self) -> PathBuf {
-        self.0.clone()
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-        if let Some(dir) = self.0.parent() {
-            let _ = std::fs::remove_dir(dir); // fails while other tests' files are there
-        }
+        self.path.clone()
     }
 }
 
 /// Writes `bytes` to a fresh file under the temp dir.
 fn fixture(name: &str, bytes: &[u8]) -> Fixture {
-    let dir = std::env::temp_dir().join(format!("host-runner-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let dir = tempfile::Builder::new().prefix("host-runner-tests-").tempdir().unwrap();
+    let path = dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
-    Fixture(path)
+    Fixture { _dir: dir, path }
 }
 
 fn config(path: PathBuf) -> RunConfig {
