@@ -10,13 +10,16 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let path = host::resolve_component("streams-provider-async.wasm")?;
 //! let mut p = host::provider_async::AsyncProvider::instantiate(&path, host::NetworkPolicy::loopback_only()).await?;
+//! // The outer results are the host's (a trap); the inner ones the provider's errors.
 //! let line = p
-//!     .run(async |acc, api| {
-//!         let (reader, writer) = api.call_open_connection(acc, "127.0.0.1".into(), 8888, None).await??;
-//!         api.writer().call_write(acc, writer, b"hello\n".to_vec()).await??;
-//!         api.reader().call_readline(acc, reader).await?
+//!     .run(async |acc, api| -> wasmtime::Result<_> {
+//!         let open = api.call_open_connection(acc, "127.0.0.1".into(), 8888, None).await?;
+//!         let (reader, writer) = open.expect("connected");
+//!         api.writer().call_write(acc, writer, b"hello\n".to_vec()).await?.expect("written");
+//!         api.reader().call_readline(acc, reader).await
 //!     })
 //!     .await??;
+//! assert_eq!(line.expect("a line"), b"hello\n");
 //! # Ok(())
 //! # }
 //! ```
@@ -91,7 +94,8 @@ impl AsyncProvider {
     }
 
     /// Runs `calls` with the store open for concurrent calls: `call_*` futures made with
-    /// `acc` and `api` may be joined, raced or dropped (which cancels that call).
+    /// `acc` and `api` may be joined or raced. A dropped one is not cancelled: wasmtime 48
+    /// runs the call on (wasmtime#11833; a guest consumer's drop does cancel).
     /// Outside tokio's cooperative budget, as the runner does.
     pub async fn run<R: Send + 'static>(
         &mut self,
