@@ -15,7 +15,7 @@
 //!
 //! So `add_to_linker` shadows `[method]tcp-socket.accept` with a wrapper that calls
 //! wasmtime-wasi's own `accept` and, only when it answers `unknown`, finds the cause by
-//! opening a descriptor itself ([`descriptor_shortage`]): an `eventfd` needs exactly what
+//! opening a descriptor itself ([`imp::descriptor_shortage`]): an `eventfd` needs exactly what
 //! `accept` needed that can run out — a free descriptor number below RLIMIT_NOFILE and an
 //! entry in the system's file table — so it fails with EMFILE or ENFILE for as long as the
 //! shortage lasts. That is one syscall pair, on the error path only. The guest then gets

@@ -144,16 +144,13 @@ mod imp {
         Ok((guest_result(&mut sockets, result)?,))
     }
 
-    /// The number the next new descriptor gets (the lowest free one): one of 0-2 if it is
-    /// closed (stdio normally holds them), else what a duplicate of a descriptor of our own
-    /// gets (`F_DUPFD_CLOEXEC` from 3), which is then closed again. Only a guess: another
-    /// thread may take the number before the caller's socket does, which the check after
-    /// creating the socket ([`set_nodelay_on_fresh_socket`]) notices.
+    /// The number the next new descriptor gets (the lowest free one), if it is ≥ 3: what a
+    /// duplicate of a descriptor of our own gets (`F_DUPFD_CLOEXEC` from 3), which is then
+    /// closed again. Descriptors 0-2 are normally open (stdio; and were one closed when the
+    /// host started, the first descriptors it opens fill it); if one is not, the guess is
+    /// wrong and the check after creating the socket ([`set_nodelay_on_fresh_socket`]) says
+    /// so: p2 then takes the slow way, p3 goes without the option (logged under `-v`).
     pub(super) fn lowest_free_descriptor() -> Option<RawFd> {
-        // SAFETY: F_GETFD only reads the flags of a descriptor number, open or not.
-        if let Some(fd) = (0..3).find(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1) {
-            return Some(fd);
-        }
         static PROBE: OnceLock<Option<std::fs::File>> = OnceLock::new();
         let probe = PROBE.get_or_init(|| std::fs::File::open("/dev/null").ok()).as_ref()?;
         let duplicate = probe.try_clone().ok()?;

@@ -9,7 +9,7 @@
 //!
 //! [`ReadBuffer::hand_off`]: wasio::core::ReadBuffer::hand_off
 
-use wasio::core::{HandOff, ReadSize};
+use wasio::core::HandOff;
 use wasio::error::Error;
 use wasip3::sockets::types::ErrorCode;
 use wasip3::wit_bindgen::{FutureReader, FutureWriter, StreamReader, StreamResult, StreamWriter};
@@ -17,6 +17,10 @@ use wasip3::wit_bindgen::{FutureReader, FutureWriter, StreamReader, StreamResult
 use crate::connection::Connection;
 use crate::convert::{self, socket_error};
 use crate::wit;
+
+/// Each read from the socket asks for up to this much once the bytes go straight through:
+/// bulk data comes in large reads, and only one such buffer is held at a time.
+const BULK_READ: usize = 256 * 1024;
 
 /// The consumer's ends of a bulk read.
 pub(crate) type Ends = (StreamReader<u8>, FutureReader<Result<(), wit::Error>>);
@@ -34,7 +38,7 @@ pub(crate) struct BulkRead {
 /// Where the bytes after `first` come from.
 pub(crate) enum Source {
     /// The socket is still open: its receive stream, and how it ends.
-    Socket { incoming: StreamReader<u8>, received: FutureReader<Result<(), ErrorCode>>, size: ReadSize },
+    Socket { incoming: StreamReader<u8>, received: FutureReader<Result<(), ErrorCode>> },
     /// The socket's receive side ended before the bulk read was seen, so.
     Ended(Result<(), Error>),
 }
@@ -77,12 +81,11 @@ impl BulkRead {
             }
             match source {
                 Source::Ended(outcome) => outcome.map_err(convert::error),
-                Source::Socket { mut incoming, received, mut size } => {
+                Source::Socket { mut incoming, received } => {
                     loop {
-                        let (result, bytes) = incoming.read(Vec::with_capacity(size.next())).await;
+                        let (result, bytes) = incoming.read(Vec::with_capacity(BULK_READ)).await;
                         match result {
-                            StreamResult::Complete(n) => {
-                                size.record(n);
+                            StreamResult::Complete(_) => {
                                 if !sink.write_all(bytes).await.is_empty() {
                                     return Err(dropped());
                                 }

@@ -145,7 +145,7 @@ async fn read_task(
     let mut size = ReadSize::new();
     loop {
         if let Some(bulk) = conn.bulk.take() {
-            return bulk.deliver(&conn, Source::Socket { incoming, received, size }).await;
+            return bulk.deliver(&conn, Source::Socket { incoming, received }).await;
         }
         // Paused (over 2 x limit) until a read consumes or waits, or `into-stream`.
         if conn.read.borrow().is_paused() {

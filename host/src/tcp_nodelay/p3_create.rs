@@ -5,8 +5,9 @@
 //! are async functions with no second call), so a miss is mended at once: the socket, which
 //! the guest has not seen, is dropped (closing it) and made again, up to [`ATTEMPTS`] times.
 //! A miss takes another thread opening a descriptor between the guess and the socket, so
-//! three in a row do not happen in practice; if they do, the guest still gets its socket,
-//! without the option, and `-v` logs it.
+//! three in a row do not happen in practice (unless a descriptor below 3 is free: see
+//! [`lowest_free_descriptor`]); if they do, the guest still gets its socket, without the
+//! option, and `-v` logs it.
 
 use socket2::Domain;
 use wasmtime::component::{Linker, Resource};
