@@ -1,6 +1,7 @@
 //! One client, in its own task: echo until EOF, then close and wait until closed.
 
 use crate::bindings::wasio::streams::types::{Error, Reader, Writer};
+use crate::budget::Budget;
 
 /// How a connection is echoed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -35,8 +36,9 @@ pub async fn connection(reader: Reader, writer: Writer, mode: Echo) {
 /// sent is lost; an overlong line is discarded by `readline` (asyncio's
 /// LimitOverrunError) and the echo goes on.
 async fn lines(reader: &Reader, writer: &Writer) -> Result<(), Error> {
+    let mut budget = Budget::new();
     loop {
-        let line = match reader.readline().await {
+        let line = match budget.track(reader.readline()).await {
             Ok(line) => line,
             Err(Error::LimitOverrun(_)) => continue,
             Err(error) => return Err(error),
@@ -44,20 +46,25 @@ async fn lines(reader: &Reader, writer: &Writer) -> Result<(), Error> {
         if line.is_empty() {
             return Ok(());
         }
+        let len = line.len();
         writer.write(line).await?;
-        writer.drain().await?;
+        budget.track(writer.drain()).await?;
+        budget.spend(len).await;
     }
 }
 
 /// Echoes chunks as they arrive until EOF: `read(65536)`, `write`, `drain`, so the queue
 /// stays under the writer's high mark and a slow reader slows its peer.
 async fn bulk(reader: &Reader, writer: &Writer) -> Result<(), Error> {
+    let mut budget = Budget::new();
     loop {
-        let chunk = reader.read(CHUNK).await?;
+        let chunk = budget.track(reader.read(CHUNK)).await?;
         if chunk.is_empty() {
             return Ok(());
         }
+        let len = chunk.len();
         writer.write(chunk).await?;
-        writer.drain().await?;
+        budget.track(writer.drain()).await?;
+        budget.spend(len).await;
     }
 }

@@ -16,6 +16,7 @@
 //! `async func`s: the component model runs the calls of all of them concurrently.
 
 mod accept_pause;
+mod budget;
 mod echo;
 mod serve;
 
