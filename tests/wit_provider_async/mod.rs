@@ -4,7 +4,7 @@
 //!
 //! One file per concept: `concurrency` (calls from one consumer all progress: a read and a
 //! write on one connection, 200 connections at once), `reads` (asyncio's errors as
-//! values), `connect_options`, `server` (and asyncio's Server lifecycle), `cancellation` (what wasmtime 48 does with a call future the host
+//! values), `connect_options`, `server` (and asyncio's Server lifecycle), `stdio`, `cancellation` (what wasmtime 48 does with a call future the host
 //! drops; a guest consumer's dropped call), `bulk_read` and `bulk_write` (the
 //! `stream<u8>` paths), with `host_streams`, the host's ends of those streams.
 
@@ -16,6 +16,7 @@ mod connect_options;
 mod host_streams;
 mod reads;
 mod server;
+mod stdio;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -18,9 +18,11 @@ mod bulk_read;
 mod bulk_write;
 mod connection;
 mod convert;
+mod pumps;
 mod race;
 mod reader;
 mod server;
+mod stdio;
 mod unsupported;
 mod writer;
 
@@ -70,11 +72,12 @@ impl wit::Guest for Provider {
         server::start(&host, port, options).await.map(wit::Server::new)
     }
 
-    fn stdin_reader(_limit: Option<u64>) -> Result<wit::Reader, wit::Error> {
-        Err(unsupported::not_yet("stdin-reader"))
+    fn stdin_reader(limit: Option<u64>) -> Result<wit::Reader, wit::Error> {
+        let conn = stdio::stdin(convert::limit(limit)?)?;
+        Ok(wit::Reader::new(reader::Reader::new(conn)))
     }
 
     fn stdout_writer() -> Result<wit::Writer, wit::Error> {
-        Err(unsupported::not_yet("stdout-writer"))
+        Ok(wit::Writer::new(writer::Writer::new(stdio::stdout())))
     }
 }

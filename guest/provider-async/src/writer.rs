@@ -22,7 +22,7 @@ impl Writer {
         Writer { conn }
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
+    pub(crate) fn conn(&self) -> &Rc<Connection> {
         &self.conn
     }
 
@@ -71,19 +71,23 @@ fn size(n: u64) -> Option<usize> {
 
 impl wit::GuestWriter for Writer {
     async fn write(&self, data: Vec<u8>) -> Result<(), wit::Error> {
+        self.conn.start_pumps();
         self.queue(&data)
     }
 
     async fn writelines(&self, lines: Vec<Vec<u8>>) -> Result<(), wit::Error> {
+        self.conn.start_pumps();
         let outcome = self.conn.write.borrow_mut().writelines(lines.iter().map(Vec::as_slice));
         self.queued(outcome)
     }
 
     async fn drain(&self) -> Result<(), wit::Error> {
+        self.conn.start_pumps();
         self.wait_below_low_mark().await
     }
 
     async fn write_stream(&self, data: StreamReader<u8>) -> Result<u64, wit::Error> {
+        self.conn.start_pumps();
         crate::bulk_write::write_stream(self, data).await
     }
 
@@ -94,7 +98,7 @@ impl wit::GuestWriter for Writer {
     }
 
     fn can_write_eof(&self) -> bool {
-        true
+        self.conn.is_socket()
     }
 
     fn close(&self) {
@@ -111,6 +115,7 @@ impl wit::GuestWriter for Writer {
     }
 
     async fn wait_closed(&self) -> Result<(), wit::Error> {
+        self.conn.start_pumps();
         while !self.conn.write_done.get() {
             self.conn.write_changed.notified().await;
         }
