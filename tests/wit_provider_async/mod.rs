@@ -6,7 +6,8 @@
 //! write on one connection, 200 connections at once), `reads` (asyncio's errors as
 //! values), `connect_options`, `server` (and asyncio's Server lifecycle), `stdio`, `cancellation` (what wasmtime 48 does with a call future the host
 //! drops; a guest consumer's dropped call), `bulk_read` and `bulk_write` (the
-//! `stream<u8>` paths), with `host_streams`, the host's ends of those streams.
+//! `stream<u8>` paths), `tls` (TLS against tokio-rustls peers), with `host_streams`, the
+//! host's ends of those streams.
 
 mod bulk_read;
 mod bulk_write;
@@ -17,6 +18,7 @@ mod host_streams;
 mod reads;
 mod server;
 mod stdio;
+mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -52,6 +52,8 @@ pub(crate) struct Connection {
     pub(crate) lost_with: RefCell<Option<Error>>,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) local: Option<SocketAddr>,
+    /// TLS between the buffers and the socket, once installed ([`crate::tls`]).
+    pub(crate) tls: crate::tls::TlsSlot,
     /// Pumps not spawned yet (a stdio connection's, until its first async call).
     unstarted: RefCell<Vec<Pump>>,
     /// Kept so the socket lives as long as its streams; `None` for stdio.
@@ -110,6 +112,7 @@ impl Connection {
             lost_with: RefCell::new(None),
             peer,
             local,
+            tls: Default::default(),
             unstarted: RefCell::new(pumps),
             socket,
         }

@@ -18,6 +18,9 @@ const WRITE_CHUNK: usize = 256 * 1024;
 pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u8>, received: Ended) {
     let mut size = ReadSize::new();
     loop {
+        if conn.tls.is_on() {
+            return crate::tls::pumps::read_task(conn, incoming, received).await;
+        }
         if let Some(bulk) = conn.bulk.take() {
             return bulk.deliver(&conn, Source::Socket { incoming, received }).await;
         }
@@ -33,7 +36,7 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
                 match conn.bulk.borrow_mut().as_mut() {
                     // Handed off while this read was in flight: these come next.
                     Some(bulk) => bulk.append(bytes),
-                    None => conn.read.borrow_mut().feed_vec(bytes),
+                    None => crate::tls::feed(&conn, bytes),
                 }
                 conn.read_changed.notify_all();
             }
@@ -64,6 +67,9 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
 /// stream (FIN) once EOF or close was asked for and the queue is empty.
 pub(crate) async fn write_task(conn: Rc<Connection>, mut outgoing: StreamWriter<u8>, sent: Ended) {
     loop {
+        if conn.tls.is_on() {
+            return crate::tls::pumps::write_task(conn, outgoing, sent).await;
+        }
         let chunk = {
             let write = conn.write.borrow();
             if write.is_lost() {

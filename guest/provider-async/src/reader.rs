@@ -89,6 +89,7 @@ impl wit::GuestReader for Reader {
             // cannot start it.
             return Err(crate::unsupported::not_yet("into-stream of stdin before its first read"));
         }
+        crate::tls::before_into_stream(&reader.conn)?;
         let (bulk, ends) = BulkRead::start(&reader.conn)?;
         *reader.conn.bulk.borrow_mut() = Some(bulk);
         reader.conn.read_changed.notify_all(); // the reading task delivers it

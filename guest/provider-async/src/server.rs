@@ -13,7 +13,7 @@ use wasip3::wit_bindgen::StreamReader;
 
 use crate::connection::{self, Connection};
 use crate::convert;
-use crate::unsupported::not_yet;
+use crate::tls::handshake::ServerTls;
 use crate::wit;
 
 pub struct Server {
@@ -27,6 +27,8 @@ pub struct Server {
     changed: Notify,
     /// Every connection `accept` returned (gone ones are pruned as they are met).
     clients: RefCell<Vec<Weak<Connection>>>,
+    /// `ssl`: each accepted connection's handshake runs in a task of its own.
+    tls: Option<ServerTls>,
 }
 
 struct Listener {
@@ -48,16 +50,7 @@ pub(crate) async fn start(
         Some(0) => 0,
         limit => convert::limit(limit)?,
     };
-    if let Some(o) = &options {
-        crate::unsupported::tls_timeouts(
-            o.ssl.is_some(),
-            o.ssl_handshake_timeout_ms,
-            o.ssl_shutdown_timeout_ms,
-        )?;
-        if o.ssl.is_some() {
-            return Err(not_yet("server-options.ssl"));
-        }
-    }
+    let tls = ServerTls::from_options(options.as_ref())?;
     let mut listeners = Vec::new();
     let mut addresses = Vec::new();
     for ip in connection::resolve(host).await? {
@@ -79,6 +72,7 @@ pub(crate) async fn start(
         closed: Cell::new(false),
         changed: Notify::new(),
         clients: RefCell::new(Vec::new()),
+        tls,
     };
     if options.as_ref().and_then(|o| o.start_serving) != Some(false) {
         server.listen()?;
@@ -186,8 +180,18 @@ impl Drop for Lent<'_> {
 
 impl wit::GuestServer for Server {
     async fn accept(&self) -> Result<(wit::Reader, wit::Writer), wit::Error> {
-        loop {
-            let socket = self.next_socket().await?;
+        let conn = loop {
+            if let Some(conn) = self.tls.as_ref().and_then(ServerTls::take_ready) {
+                break conn;
+            }
+            let socket = match &self.tls {
+                // A handshake that completes meanwhile ends the wait for a socket.
+                Some(tls) => match crate::race::until(self.next_socket(), tls.handshake_completed()).await {
+                    Some(socket) => socket?,
+                    None => continue,
+                },
+                None => self.next_socket().await?,
+            };
             match accept_failure(&socket, self.addresses.first()) {
                 None => {}
                 Some(Failure::PeerGone) => continue,
@@ -197,12 +201,17 @@ impl wit::GuestServer for Server {
                 continue; // asyncio's StreamReader(limit=0) fails: the connection is closed
             }
             let conn = Connection::start(socket, self.limit)?;
-            self.clients.borrow_mut().push(Rc::downgrade(&conn));
-            return Ok((
-                wit::Reader::new(crate::reader::Reader::new(conn.clone())),
-                wit::Writer::new(crate::writer::Writer::new(conn)),
-            ));
-        }
+            match &self.tls {
+                // Returned by an `accept` once its handshake completed.
+                Some(tls) => tls.start_handshake(conn),
+                None => break conn,
+            }
+        };
+        self.clients.borrow_mut().push(Rc::downgrade(&conn));
+        Ok((
+            wit::Reader::new(crate::reader::Reader::new(conn.clone())),
+            wit::Writer::new(crate::writer::Writer::new(conn)),
+        ))
     }
 
     fn start_serving(&self) -> Result<(), wit::Error> {

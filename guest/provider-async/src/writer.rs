@@ -92,13 +92,19 @@ impl wit::GuestWriter for Writer {
     }
 
     fn write_eof(&self) -> Result<(), wit::Error> {
+        if self.conn.tls.is_on() {
+            // asyncio's SSL transport raises NotImplementedError: TLS cannot half-close.
+            return Err(convert::error(Error::NotImplemented(
+                "write_eof() is not supported over TLS (it cannot half-close)",
+            )));
+        }
         self.conn.write.borrow_mut().request_eof();
         self.conn.write_changed.notify_all();
         Ok(())
     }
 
     fn can_write_eof(&self) -> bool {
-        self.conn.is_socket()
+        self.conn.is_socket() && !self.conn.tls.is_on()
     }
 
     fn close(&self) {
@@ -153,14 +159,21 @@ impl wit::GuestWriter for Writer {
 
     async fn start_tls(
         &self,
-        _config: wit::TlsUpgrade,
-        _server_hostname: Option<String>,
-        _ssl_handshake_timeout_ms: Option<u32>,
+        config: wit::TlsUpgrade,
+        server_hostname: Option<String>,
+        ssl_handshake_timeout_ms: Option<u32>,
+        ssl_shutdown_timeout_ms: Option<u32>,
     ) -> Result<(), wit::Error> {
-        Err(crate::unsupported::not_yet("writer.start-tls"))
+        self.conn.start_pumps();
+        let options = wasio::StartTlsOptions {
+            server_hostname,
+            ssl_handshake_timeout: crate::tls::config::millis(ssl_handshake_timeout_ms),
+            ssl_shutdown_timeout: crate::tls::config::millis(ssl_shutdown_timeout_ms),
+        };
+        crate::tls::handshake::start_tls(&self.conn, &config, options).await
     }
 
     fn tls_info(&self) -> Option<wit::TlsInfo> {
-        None
+        self.conn.tls.info().map(crate::tls::config::info)
     }
 }
