@@ -121,6 +121,15 @@ impl AsyncProvider {
         self.store.data().linear_memory()
     }
 
+    /// Drops one of the instance's resources (a reader, writer or server from a call):
+    /// the guest's destructor runs. Outside [`run`](Self::run).
+    pub async fn drop_resource(
+        &mut self,
+        resource: wasmtime::component::ResourceAny,
+    ) -> wasmtime::Result<()> {
+        resource.resource_drop_async(&mut self.store).await
+    }
+
     /// Runs `calls` with the store open for concurrent calls: `call_*` futures made with
     /// `acc` and `api` may be joined, raced or dropped (which cancels that call).
     /// Outside tokio's cooperative budget, as the runner does.

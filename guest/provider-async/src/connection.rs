@@ -158,10 +158,18 @@ impl Connection {
         self.write_changed.notify_all();
     }
 
-    /// asyncio's `transport.abort()`: closes at once, dropping what is queued.
+    /// asyncio's `transport.abort()`: closes at once, dropping what is queued; that is
+    /// `connection_lost(None)`, so the reader sees EOF and `wait-closed` succeeds. A
+    /// connection already closed or lost is left as it is.
     pub(crate) fn abort(&self) {
+        if self.write_done.get() || self.write.borrow().is_lost() {
+            return;
+        }
         self.write.borrow_mut().start_closing();
-        self.lose(Error::ConnectionAborted("aborted".into()));
+        self.write.borrow_mut().mark_lost();
+        self.read.borrow_mut().feed_eof();
+        self.read_changed.notify_all();
+        self.write_changed.notify_all();
     }
 
     /// Runs a read operation of the core until it completes: the I/O half of

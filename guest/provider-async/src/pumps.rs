@@ -100,6 +100,10 @@ pub(crate) async fn write_task(conn: Rc<Connection>, mut outgoing: StreamWriter<
     drop(outgoing);
     if let Err(error) = sent.await {
         conn.lose(error);
+    } else if conn.write.borrow().is_closing() {
+        // Closed locally: asyncio's connection_lost(None) feeds the reader EOF.
+        conn.read.borrow_mut().feed_eof();
+        conn.read_changed.notify_all();
     }
     conn.write_done.set(true);
     conn.write_changed.notify_all();

@@ -46,7 +46,7 @@ impl Writer {
                     return Err(convert::error(error.clone()));
                 }
                 let write = self.conn.write.borrow();
-                if write.is_lost() || self.conn.write_done.get() && write.is_closing() {
+                if write.drain_finds_lost() || self.conn.write_done.get() && write.is_closing() {
                     return Err(convert::error(Error::connection_lost()));
                 }
                 if !write.is_paused() {
