@@ -12,17 +12,17 @@ pub enum Echo {
     Bulk,
 }
 
-/// The most one bulk `read` takes (the reader's default limit).
-const CHUNK: i64 = 65536;
-
 /// Serves one client. A failed connection (reset, say) just ends: the writer's drop
 /// closes it.
 pub async fn connection(reader: Reader, writer: Writer, mode: Echo) {
     let echoed = match mode {
-        Echo::Lines => lines(&reader, &writer).await,
-        Echo::Bulk => bulk(&reader, &writer).await,
+        Echo::Lines => {
+            let echoed = lines(&reader, &writer).await;
+            drop(reader);
+            echoed
+        }
+        Echo::Bulk => bulk(reader, &writer).await,
     };
-    drop(reader);
     if echoed.is_ok() {
         // EOF: deliver what is queued, then close (the peer sees EOF after the echo).
         writer.close();
@@ -53,18 +53,13 @@ async fn lines(reader: &Reader, writer: &Writer) -> Result<(), Error> {
     }
 }
 
-/// Echoes chunks as they arrive until EOF: `read(65536)`, `write`, `drain`, so the queue
-/// stays under the writer's high mark and a slow reader slows its peer.
-async fn bulk(reader: &Reader, writer: &Writer) -> Result<(), Error> {
-    let mut budget = Budget::new();
-    loop {
-        let chunk = budget.track(reader.read(CHUNK)).await?;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let len = chunk.len();
-        writer.write(chunk).await?;
-        budget.track(writer.drain()).await?;
-        budget.spend(len).await;
-    }
+/// Forwards what arrives, as it arrives, until EOF, without a byte passing through this
+/// component: the reader becomes a `stream<u8>` (`into-stream`) that the writer drains
+/// into the connection (`write-stream`), copied in bulk by the runtime, with the stream's
+/// backpressure and the writer's marks pacing both ends. Then the reader's end says how
+/// the connection ended (ok at EOF).
+async fn bulk(reader: Reader, writer: &Writer) -> Result<(), Error> {
+    let (arriving, ended) = Reader::into_stream(reader)?;
+    writer.write_stream(arriving).await?;
+    ended.await
 }

@@ -29,7 +29,7 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
             conn.read_changed.notified().await;
             continue;
         }
-        let (result, bytes) = incoming.read(Vec::with_capacity(size.next())).await;
+        let (result, bytes) = read_unless_handed_off(&conn, &mut incoming, size.next()).await;
         match result {
             StreamResult::Complete(n) => {
                 size.record(n);
@@ -61,6 +61,26 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
         }
         conn.read_changed.notified().await;
     }
+}
+
+/// One read from the socket; cut short, with what it already brought, if `into-stream`
+/// takes the reader over meanwhile, so that the bytes handed off go out at once and not
+/// only when the peer sends more (a peer that waits for its echo would wait forever).
+async fn read_unless_handed_off(
+    conn: &Connection,
+    incoming: &mut StreamReader<u8>,
+    size: usize,
+) -> (StreamResult, Vec<u8>) {
+    let mut read = std::pin::pin!(incoming.read(Vec::with_capacity(size)));
+    let finished = futures_lite::future::or(async { Some(read.as_mut().await) }, async {
+        while conn.bulk.borrow().is_none() {
+            conn.read_changed.notified().await;
+        }
+        None
+    })
+    .await;
+    // Cancelled, the read returns what it had copied (as Complete) or nothing.
+    finished.unwrap_or_else(|| read.as_mut().cancel())
 }
 
 /// Hands the write queue to the send stream as fast as the host takes it; ends the
