@@ -56,6 +56,44 @@ async fn lines_half_close_delivers_the_echo_and_the_unterminated_last_line_then_
 }
 
 #[tokio::test]
+async fn lines_serve_a_newcomer_while_50_peers_send_and_never_read() {
+    let mut server = Running::start("compose-echo-async", &[], &["127.0.0.1", "0"]);
+    let address = server.serving_address().await;
+    const PEERS: usize = 50;
+    // Lines of 1 KiB, 64 to a write; each peer sends at most 64 MiB.
+    let burst: Arc<Vec<u8>> =
+        Arc::new((0..64).flat_map(|_| [b'x'; 1023].into_iter().chain([b'\n'])).collect());
+    // All served once before any floods.
+    let mut connected = Vec::new();
+    for id in 0..PEERS {
+        let mut peer = within("connect a peer", TcpStream::connect(address)).await.unwrap();
+        round_trip(&mut peer, format!("peer {id}\n").as_bytes()).await;
+        connected.push(peer);
+    }
+    let mut peers = Vec::new();
+    for mut peer in connected {
+        let burst = Arc::clone(&burst);
+        // Writes until its writes block (the server stopped reading it), then holds on.
+        peers.push(tokio::spawn(async move {
+            for _ in 0..1024 {
+                if peer.write_all(&burst).await.is_err() {
+                    break;
+                }
+            }
+            peer
+        }));
+    }
+    // The server is busy with the peers' lines until their echoes back up; a newcomer must
+    // still be served in its turn (without each connection yielding, it waited for minutes).
+    let mut newcomer = within("connect the newcomer", TcpStream::connect(address)).await.unwrap();
+    for round in 0..3 {
+        round_trip(&mut newcomer, format!("newcomer {round}\n").as_bytes()).await;
+    }
+    // Closes the peers' connections, their echoes unread.
+    peers.iter().for_each(|peer| peer.abort());
+}
+
+#[tokio::test]
 async fn bulk_echoes_a_half_closed_mebibyte_and_concurrent_clients() {
     let mut server = Running::start("compose-echo-async", &[], &["--bulk", "127.0.0.1", "0"]);
     let address = server.serving_address().await;

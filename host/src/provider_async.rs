@@ -28,6 +28,7 @@ use std::path::Path;
 
 use wasmtime::component::{Accessor, Component};
 use wasmtime::{Engine, Store};
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::WasiCtxBuilder;
 
 use crate::error::{classify_link_error, classify_runtime_error, one_line, RuntimeFailure};
@@ -52,12 +53,37 @@ pub use bindings::exports::wasio::streams::types::{
 pub struct AsyncProvider {
     store: Store<HostState>,
     bindings: bindings::Provider,
+    stdout: Option<MemoryOutputPipe>,
 }
 
 impl AsyncProvider {
     /// Compiles (with the cache), links against p2 and p3 WASI, and instantiates the
-    /// component at `path`, whose sockets follow `network`.
+    /// component at `path`, whose sockets follow `network`, with the host's stdio.
     pub async fn instantiate(path: &Path, network: NetworkPolicy) -> Result<AsyncProvider, HostError> {
+        Self::instantiate_with(path, network, None).await
+    }
+
+    /// [`instantiate`](Self::instantiate) with `stdin` as the guest's stdin and its stdout
+    /// kept in memory ([`captured_stdout`](Self::captured_stdout)).
+    pub async fn instantiate_with_stdio(
+        path: &Path,
+        network: NetworkPolicy,
+        stdin: impl Into<Vec<u8>>,
+    ) -> Result<AsyncProvider, HostError> {
+        Self::instantiate_with(path, network, Some(stdin.into())).await
+    }
+
+    /// What the guest wrote to stdout so far, when made by
+    /// [`instantiate_with_stdio`](Self::instantiate_with_stdio).
+    pub fn captured_stdout(&self) -> Option<Vec<u8>> {
+        self.stdout.as_ref().map(|pipe| pipe.contents().to_vec())
+    }
+
+    async fn instantiate_with(
+        path: &Path,
+        network: NetworkPolicy,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<AsyncProvider, HostError> {
         let bytes = runner::read_component(path)?;
         let engine: Engine = runner::engine(false, true, false)?;
         let component: Component = runner::compile(&engine, path, bytes).await?;
@@ -73,6 +99,11 @@ impl AsyncProvider {
         })?;
         let mut builder = WasiCtxBuilder::new();
         builder.inherit_stdio();
+        let stdout = stdin.map(|stdin| {
+            let stdout = MemoryOutputPipe::new(usize::MAX);
+            builder.stdin(MemoryInputPipe::new(stdin)).stdout(stdout.clone());
+            stdout
+        });
         builder.arg("streams-provider-async");
         network.apply(&mut builder);
         let mut store = Store::new(&engine, HostState::new(builder.build()));
@@ -85,12 +116,21 @@ impl AsyncProvider {
                     error: wasmtime::Error::msg(format!("exit({code})")),
                 },
             })?;
-        Ok(AsyncProvider { store, bindings })
+        Ok(AsyncProvider { store, bindings, stdout })
     }
 
     /// The instance's linear memory (bytes): its peak so far, since memory only grows.
     pub fn linear_memory(&self) -> usize {
         self.store.data().linear_memory()
+    }
+
+    /// Drops one of the instance's resources (a reader, writer or server from a call):
+    /// the guest's destructor runs. Outside [`run`](Self::run).
+    pub async fn drop_resource(
+        &mut self,
+        resource: wasmtime::component::ResourceAny,
+    ) -> wasmtime::Result<()> {
+        resource.resource_drop_async(&mut self.store).await
     }
 
     /// Runs `calls` with the store open for concurrent calls: `call_*` futures made with

@@ -60,3 +60,49 @@ async fn p3_accepts_at_the_descriptor_limit_are_named_and_logged() {
         "the host names the cause:\n{log}"
     );
 }
+
+/// The same limit for compose-echo-async (a `wasio:streams@0.2.0` consumer on
+/// streams-provider-async.wasm): the provider's `accept` reports a failed accept as an
+/// error (`other("too many open files: ...")`, as the 0.1.0 provider words it) instead of
+/// handing out the closed socket as a connection, so the consumer pauses accepting; without
+/// that its accept loop spun until the store's handle limit trapped the instance.
+#[tokio::test]
+async fn compose_echo_async_pauses_accepting_at_the_descriptor_limit() {
+    let mut server = start_with_nofile_limit("compose-echo-async", &["127.0.0.1", "0"], NOFILE_LIMIT);
+    let address: SocketAddr = server.serving_address().await;
+    let pid = server.child.id().expect("the host's pid");
+    let mut stderr = stderr_lines(&mut server);
+
+    let mut before = within("connect before the limit", TcpStream::connect(address)).await.unwrap();
+    echo(&mut before, b"before the limit\n", STEP).await;
+
+    let mut extra = Vec::new();
+    for _ in 0..EXTRA_CLIENTS {
+        extra.push(within("connect a client over the limit", TcpStream::connect(address)).await.unwrap());
+    }
+    let mut seen = wait_for_line(&mut stderr, "compose-echo-async: accept failed").await;
+    let told = seen.last().cloned().unwrap_or_default();
+    assert!(told.contains("too many open files"), "what the consumer is told: {told}");
+
+    // At the limit: the open connection is served, waiting to accept costs little, and the
+    // instance does not trap (a spinning accept loop reached the handle limit in seconds).
+    echo(&mut before, b"at the limit\n", Duration::from_secs(5)).await;
+    let (cpu_before, started) = (cpu_time(pid), std::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let share = (cpu_time(pid) - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
+    assert!(share < 0.30, "the host used {:.0}% CPU at the descriptor limit", share * 100.0);
+    echo(&mut before, b"still at the limit\n", Duration::from_secs(5)).await;
+
+    // The extra clients go: a new client is served again within a few seconds.
+    drop(extra);
+    let mut after = within("connect after the limit", TcpStream::connect(address)).await.unwrap();
+    echo(&mut after, b"after the limit\n", Duration::from_secs(10)).await;
+    echo(&mut before, b"still here\n", Duration::from_secs(5)).await;
+
+    seen.extend(lines_so_far(&mut stderr));
+    let exited = server.child.try_wait().expect("the host's status");
+    let _ = server.child.start_kill();
+    let log = seen.join("\n");
+    assert!(exited.is_none(), "the host exited ({exited:?}):\n{log}");
+    assert!(!log.contains("trap") && !log.contains("handle limit"), "a trap:\n{log}");
+}

@@ -128,6 +128,66 @@ async fn bytes_buffered_before_into_stream_come_first_and_none_is_lost() {
     drop(source.await.unwrap());
 }
 
+/// Bytes buffered at the hand-off go out at once, though the reading task had a socket
+/// read in flight and the peer sends nothing more until they came back (an echo client):
+/// they must not wait for the peer's next bytes.
+#[tokio::test]
+async fn buffered_bytes_go_out_at_once_while_the_peer_waits_for_them() {
+    let (from_listener, from_address) = peer::listener().await;
+    let (to_listener, to_address) = peer::listener().await;
+    let (echoed, echoed_rx) = tokio::sync::oneshot::channel::<()>();
+    let source = tokio::spawn(async move {
+        let mut socket = peer::accept(&from_listener).await;
+        socket.write_all(b"hello\nworld").await.unwrap();
+        // Nothing more, no FIN, until "world" went through.
+        echoed_rx.await.unwrap();
+        socket.shutdown().await.unwrap();
+        socket
+    });
+    let sink = tokio::spawn(async move {
+        let mut socket = peer::accept(&to_listener).await;
+        let first =
+            within("the buffered bytes, forwarded while the peer waits", peer::read_n(&mut socket, 5)).await;
+        echoed.send(()).unwrap();
+        let rest = peer::read_to_end(&mut socket).await;
+        (first, rest)
+    });
+    let mut p = provider().await;
+    let (from_port, to_port) = (from_address.port(), to_address.port());
+    let (line, taken, ended) = within(
+        "readline, into-stream over 5 buffered bytes, write-stream",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let (reader, _) = ok(api.call_open_connection(acc, "127.0.0.1".into(), from_port, None).await?)?;
+            let (_, writer) = ok(api.call_open_connection(acc, "127.0.0.1".into(), to_port, None).await?)?;
+            let line = ok(api.reader().call_readline(acc, reader).await?)?;
+            for _ in 0..500 {
+                if api.reader().call_buffer_size(acc, reader).await? == 5 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            // The reading task has its next socket read in flight by now.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let ended = deliver(acc, end);
+            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
+            api.writer().call_close(acc, writer).await?;
+            ok(api.writer().call_wait_closed(acc, writer).await?)?;
+            Ok((line, taken, ended.await?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(line, b"hello\n");
+    assert_eq!(taken, 5);
+    assert!(ended.is_ok(), "{ended:?}");
+    let (first, rest) = within("the sink", sink).await.unwrap();
+    assert_eq!(first, b"world");
+    assert!(rest.is_empty(), "{rest:?}");
+    drop(source.await.unwrap());
+}
+
 /// The peer's bytes and FIN arrive together: whether the reading task saw EOF before
 /// `into-stream` or after, the stream yields the rest and ends well.
 #[tokio::test]

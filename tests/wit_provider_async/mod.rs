@@ -4,18 +4,30 @@
 //!
 //! One file per concept: `concurrency` (calls from one consumer all progress: a read and a
 //! write on one connection, 200 connections at once), `reads` (asyncio's errors as
-//! values), `connect_options`, `server` (and asyncio's Server lifecycle), `cancellation` (what wasmtime 48 does with a call future the host
+//! values), `connect_options`, `server` (and asyncio's Server lifecycle), `stdio`, `cancellation` (what wasmtime 48 does with a call future the host
 //! drops; a guest consumer's dropped call), `bulk_read` and `bulk_write` (the
-//! `stream<u8>` paths), with `host_streams`, the host's ends of those streams.
+//! `stream<u8>` paths), `tls` (TLS against tokio-rustls peers), with `host_streams`, the
+//! host's ends of those streams.
+//!
+//! The 0.1.0 suite's cases (tests/wit_provider) that mean something for 0.2.0, each try-* +
+//! subscribe form as its async call: `reader`, `writer`, `functions`, `misuse` (drop order,
+//! calls after close), with `conn` (one connection called one operation at a time).
 
 mod bulk_read;
 mod bulk_write;
 mod cancellation;
 mod concurrency;
+mod conn;
 mod connect_options;
+mod functions;
 mod host_streams;
+mod misuse;
+mod reader;
 mod reads;
 mod server;
+mod stdio;
+mod tls;
+mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! One client, in its own task: echo until EOF, then close and wait until closed.
 
 use crate::bindings::wasio::streams::types::{Error, Reader, Writer};
+use crate::budget::Budget;
 
 /// How a connection is echoed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -11,17 +12,17 @@ pub enum Echo {
     Bulk,
 }
 
-/// The most one bulk `read` takes (the reader's default limit).
-const CHUNK: i64 = 65536;
-
 /// Serves one client. A failed connection (reset, say) just ends: the writer's drop
 /// closes it.
 pub async fn connection(reader: Reader, writer: Writer, mode: Echo) {
     let echoed = match mode {
-        Echo::Lines => lines(&reader, &writer).await,
-        Echo::Bulk => bulk(&reader, &writer).await,
+        Echo::Lines => {
+            let echoed = lines(&reader, &writer).await;
+            drop(reader);
+            echoed
+        }
+        Echo::Bulk => bulk(reader, &writer).await,
     };
-    drop(reader);
     if echoed.is_ok() {
         // EOF: deliver what is queued, then close (the peer sees EOF after the echo).
         writer.close();
@@ -35,8 +36,9 @@ pub async fn connection(reader: Reader, writer: Writer, mode: Echo) {
 /// sent is lost; an overlong line is discarded by `readline` (asyncio's
 /// LimitOverrunError) and the echo goes on.
 async fn lines(reader: &Reader, writer: &Writer) -> Result<(), Error> {
+    let mut budget = Budget::new();
     loop {
-        let line = match reader.readline().await {
+        let line = match budget.track(reader.readline()).await {
             Ok(line) => line,
             Err(Error::LimitOverrun(_)) => continue,
             Err(error) => return Err(error),
@@ -44,20 +46,20 @@ async fn lines(reader: &Reader, writer: &Writer) -> Result<(), Error> {
         if line.is_empty() {
             return Ok(());
         }
+        let len = line.len();
         writer.write(line).await?;
-        writer.drain().await?;
+        budget.track(writer.drain()).await?;
+        budget.spend(len).await;
     }
 }
 
-/// Echoes chunks as they arrive until EOF: `read(65536)`, `write`, `drain`, so the queue
-/// stays under the writer's high mark and a slow reader slows its peer.
-async fn bulk(reader: &Reader, writer: &Writer) -> Result<(), Error> {
-    loop {
-        let chunk = reader.read(CHUNK).await?;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        writer.write(chunk).await?;
-        writer.drain().await?;
-    }
+/// Forwards what arrives, as it arrives, until EOF, without a byte passing through this
+/// component: the reader becomes a `stream<u8>` (`into-stream`) that the writer drains
+/// into the connection (`write-stream`), copied in bulk by the runtime, with the stream's
+/// backpressure and the writer's marks pacing both ends. Then the reader's end says how
+/// the connection ended (ok at EOF).
+async fn bulk(reader: Reader, writer: &Writer) -> Result<(), Error> {
+    let (arriving, ended) = Reader::into_stream(reader)?;
+    writer.write_stream(arriving).await?;
+    ended.await
 }

@@ -7,7 +7,7 @@
 //! Usage: compose-echo-async [--bulk] [HOST] [PORT]
 //!   (default 127.0.0.1 8890; port 0 picks a free one)
 //!   (lines)  echo line by line: `readline`, `write`, `drain`
-//!   --bulk   echo what arrives as it arrives (see [`echo::bulk`])
+//!   --bulk   forward what arrives as it arrives, as `stream<u8>` (see [`echo::bulk`])
 //! Prints `Serving on HOST:PORT` for each bound address when ready. Run it with
 //! `cargo run -p host -- compose-echo-async.wasm`.
 //!
@@ -16,6 +16,7 @@
 //! `async func`s: the component model runs the calls of all of them concurrently.
 
 mod accept_pause;
+mod budget;
 mod echo;
 mod serve;
 

@@ -11,11 +11,10 @@
 
 use wasio::core::HandOff;
 use wasio::error::Error;
-use wasip3::sockets::types::ErrorCode;
 use wasip3::wit_bindgen::{FutureReader, FutureWriter, StreamReader, StreamResult, StreamWriter};
 
-use crate::connection::Connection;
-use crate::convert::{self, socket_error};
+use crate::connection::{Connection, Ended};
+use crate::convert;
 use crate::wit;
 
 /// Each read from the socket asks for up to this much once the bytes go straight through:
@@ -38,7 +37,7 @@ pub(crate) struct BulkRead {
 /// Where the bytes after `first` come from.
 pub(crate) enum Source {
     /// The socket is still open: its receive stream, and how it ends.
-    Socket { incoming: StreamReader<u8>, received: FutureReader<Result<(), ErrorCode>> },
+    Socket { incoming: StreamReader<u8>, received: Ended },
     /// The socket's receive side ended before the bulk read was seen, so.
     Ended(Result<(), Error>),
 }
@@ -96,8 +95,7 @@ impl BulkRead {
                     }
                     match received.await {
                         Ok(()) => Ok(()),
-                        Err(code) => {
-                            let error = socket_error(code);
+                        Err(error) => {
                             conn.lose(error.clone());
                             Err(convert::error(error))
                         }

@@ -10,27 +10,29 @@
 //!   host takes it (that is the socket's own backpressure), and ends the stream (FIN)
 //!   once `write-eof` or `close` asked and the queue is empty.
 //!
-//! Both are spawned with wit-bindgen's `spawn_local` from the call that made the
-//! connection, and run in that call's component-model task after it returned; calls on
-//! the reader and writer are other tasks, woken across tasks by [`Notify`]
-//! (wit-bindgen's `inter-task-wakeup`).
+//! Both ([`crate::pumps`]) are spawned with wit-bindgen's `spawn_local` from the call
+//! that made the connection, and run in that call's component-model task after it
+//! returned; calls on the reader and writer are other tasks, woken across tasks by
+//! [`Notify`] (wit-bindgen's `inter-task-wakeup`). A stdio connection is made by a sync
+//! call, which cannot spawn: its pump starts with its first async call
+//! ([`Connection::start_pumps`]).
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::rc::Rc;
 
-use wasio::core::{ReadBuffer, ReadSize, Step, WriteBuffer};
+use wasio::core::{ReadBuffer, Step, WriteBuffer};
 use wasio::error::Error;
 use wasio::runtime::Notify;
-use wasip3::sockets::types::{ErrorCode, IpAddressFamily, TcpSocket};
-use wasip3::wit_bindgen::{FutureReader, StreamReader, StreamResult, StreamWriter};
+use wasip3::sockets::types::{IpAddressFamily, TcpSocket};
+use wasip3::wit_bindgen::{StreamReader, StreamWriter};
 
-use crate::bulk_read::{BulkRead, Source};
+use crate::bulk_read::BulkRead;
 use crate::convert::{self, socket_error};
+use crate::pumps;
 use crate::wit;
-
-/// At most this much of the write queue is handed to the host in one write.
-const WRITE_CHUNK: usize = 256 * 1024;
 
 pub(crate) struct Connection {
     pub(crate) read: RefCell<ReadBuffer>,
@@ -50,8 +52,23 @@ pub(crate) struct Connection {
     pub(crate) lost_with: RefCell<Option<Error>>,
     pub(crate) peer: Option<SocketAddr>,
     pub(crate) local: Option<SocketAddr>,
-    /// Kept so the socket lives as long as its streams.
-    _socket: TcpSocket,
+    /// TLS between the buffers and the socket, once installed ([`crate::tls`]).
+    pub(crate) tls: crate::tls::TlsSlot,
+    /// Pumps not spawned yet (a stdio connection's, until its first async call).
+    unstarted: RefCell<Vec<Pump>>,
+    /// Kept so the socket lives as long as its streams; `None` for stdio.
+    socket: Option<TcpSocket>,
+}
+
+/// How a stream of the connection ended: ok, or the error it was lost with.
+pub(crate) type Ended = Pin<Box<dyn Future<Output = Result<(), Error>>>>;
+
+/// A pump to spawn: the stream it moves bytes through and how that ends.
+pub(crate) enum Pump {
+    /// Bytes received, into the read buffer ([`pumps::read_task`]).
+    Read(StreamReader<u8>, Ended),
+    /// The write queue, out ([`pumps::write_task`]).
+    Write(StreamWriter<u8>, Ended),
 }
 
 impl Connection {
@@ -61,7 +78,30 @@ impl Connection {
         let (incoming, received) = socket.receive();
         let (outgoing, to_send) = wasip3::wit_stream::new::<u8>();
         let sent = socket.send(to_send);
-        let conn = Rc::new(Connection {
+        let peer = socket.get_remote_address().ok().map(convert::from_wasi);
+        let local = socket.get_local_address().ok().map(convert::from_wasi);
+        let pumps = vec![
+            Pump::Read(incoming, Box::pin(async move { received.await.map_err(socket_error) })),
+            Pump::Write(outgoing, Box::pin(async move { sent.await.map_err(socket_error) })),
+        ];
+        let conn = Rc::new(Connection::new(read, pumps, Some(socket), peer, local));
+        conn.start_pumps();
+        Ok(conn)
+    }
+
+    /// A connection whose `pumps` start with its first async call ([`crate::stdio`]).
+    pub(crate) fn unstarted(read: ReadBuffer, pumps: Vec<Pump>) -> Rc<Connection> {
+        Rc::new(Connection::new(read, pumps, None, None, None))
+    }
+
+    fn new(
+        read: ReadBuffer,
+        pumps: Vec<Pump>,
+        socket: Option<TcpSocket>,
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+    ) -> Connection {
+        Connection {
             read: RefCell::new(read),
             read_changed: Notify::new(),
             write: RefCell::new(WriteBuffer::new()),
@@ -70,13 +110,36 @@ impl Connection {
             bulk: RefCell::new(None),
             reader_gone: Cell::new(false),
             lost_with: RefCell::new(None),
-            peer: socket.get_remote_address().ok().map(convert::from_wasi),
-            local: socket.get_local_address().ok().map(convert::from_wasi),
-            _socket: socket,
-        });
-        drop(wasip3::spawn_local(read_task(conn.clone(), incoming, received)));
-        drop(wasip3::spawn_local(write_task(conn.clone(), outgoing, sent)));
-        Ok(conn)
+            peer,
+            local,
+            tls: Default::default(),
+            unstarted: RefCell::new(pumps),
+            socket,
+        }
+    }
+
+    /// Spawns the pumps not running yet, in the calling async export's task.
+    pub(crate) fn start_pumps(self: &Rc<Self>) {
+        for pump in self.unstarted.take() {
+            match pump {
+                Pump::Read(incoming, received) => {
+                    drop(wasip3::spawn_local(pumps::read_task(self.clone(), incoming, received)))
+                }
+                Pump::Write(outgoing, sent) => {
+                    drop(wasip3::spawn_local(pumps::write_task(self.clone(), outgoing, sent)))
+                }
+            }
+        }
+    }
+
+    /// Whether every pump runs (a stdio connection's may wait for an async call).
+    pub(crate) fn pumps_started(&self) -> bool {
+        self.unstarted.borrow().is_empty()
+    }
+
+    /// A TCP connection (not stdio).
+    pub(crate) fn is_socket(&self) -> bool {
+        self.socket.is_some()
     }
 
     /// The connection is gone (a reset, a broken pipe): reads fail with `error` at once
@@ -95,20 +158,29 @@ impl Connection {
         self.write_changed.notify_all();
     }
 
-    /// asyncio's `transport.abort()`: closes at once, dropping what is queued.
+    /// asyncio's `transport.abort()`: closes at once, dropping what is queued; that is
+    /// `connection_lost(None)`, so the reader sees EOF and `wait-closed` succeeds. A
+    /// connection already closed or lost is left as it is.
     pub(crate) fn abort(&self) {
+        if self.write_done.get() || self.write.borrow().is_lost() {
+            return;
+        }
         self.write.borrow_mut().start_closing();
-        self.lose(Error::ConnectionAborted("aborted".into()));
+        self.write.borrow_mut().mark_lost();
+        self.read.borrow_mut().feed_eof();
+        self.read_changed.notify_all();
+        self.write_changed.notify_all();
     }
 
     /// Runs a read operation of the core until it completes: the I/O half of
     /// [`Step::NeedData`]. Dropping the returned future (the consumer cancelled the call)
     /// ends the wait and consumes nothing.
     pub(crate) async fn read_op<T>(
-        &self,
+        self: &Rc<Self>,
         operation: &'static str,
         mut attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
     ) -> Result<T, Error> {
+        self.start_pumps();
         loop {
             {
                 let mut read = self.read.borrow_mut();
@@ -135,97 +207,6 @@ impl Drop for WaitGuard<'_> {
     fn drop(&mut self) {
         self.0.read.borrow_mut().end_wait();
     }
-}
-
-async fn read_task(
-    conn: Rc<Connection>,
-    mut incoming: StreamReader<u8>,
-    received: FutureReader<Result<(), ErrorCode>>,
-) {
-    let mut size = ReadSize::new();
-    loop {
-        if let Some(bulk) = conn.bulk.take() {
-            return bulk.deliver(&conn, Source::Socket { incoming, received }).await;
-        }
-        // Paused (over 2 x limit) until a read consumes or waits, or `into-stream`.
-        if conn.read.borrow().is_paused() {
-            conn.read_changed.notified().await;
-            continue;
-        }
-        let (result, bytes) = incoming.read(Vec::with_capacity(size.next())).await;
-        match result {
-            StreamResult::Complete(n) => {
-                size.record(n);
-                match conn.bulk.borrow_mut().as_mut() {
-                    // Handed off while this read was in flight: these come next.
-                    Some(bulk) => bulk.append(bytes),
-                    None => conn.read.borrow_mut().feed_vec(bytes),
-                }
-                conn.read_changed.notify_all();
-            }
-            StreamResult::Cancelled => {}
-            StreamResult::Dropped => break,
-        }
-    }
-    let ended = received.await.map_err(socket_error);
-    match &ended {
-        Ok(()) => conn.read.borrow_mut().feed_eof(),
-        Err(error) => conn.lose(error.clone()),
-    }
-    conn.read_changed.notify_all();
-    // A bulk read may still come (for the buffered bytes and EOF) while the reader lives.
-    // A bulk read may still come (for the buffered bytes and EOF) while the reader lives;
-    // `into-stream` drops the reader after setting it, so look for it first.
-    loop {
-        if let Some(bulk) = conn.bulk.take() {
-            return bulk.deliver(&conn, Source::Ended(ended)).await;
-        }
-        if conn.reader_gone.get() {
-            return;
-        }
-        conn.read_changed.notified().await;
-    }
-}
-
-async fn write_task(
-    conn: Rc<Connection>,
-    mut outgoing: StreamWriter<u8>,
-    sent: FutureReader<Result<(), ErrorCode>>,
-) {
-    loop {
-        let chunk = {
-            let write = conn.write.borrow();
-            if write.is_lost() {
-                break;
-            }
-            let chunk = write.front(WRITE_CHUNK).to_vec();
-            if chunk.is_empty() && (write.eof_requested() || write.is_closing()) {
-                break; // flushed: end the stream, which is the FIN
-            }
-            chunk
-        };
-        if chunk.is_empty() {
-            conn.write_changed.notified().await;
-            continue;
-        }
-        let offered = chunk.len();
-        let refused = outgoing.write_all(chunk).await;
-        let mut write = conn.write.borrow_mut();
-        if !write.is_lost() {
-            write.consume(offered - refused.len());
-        }
-        drop(write);
-        conn.write_changed.notify_all();
-        if !refused.is_empty() {
-            break; // the host dropped the stream: the connection is gone; `sent` says why
-        }
-    }
-    drop(outgoing);
-    if let Err(code) = sent.await {
-        conn.lose(socket_error(code));
-    }
-    conn.write_done.set(true);
-    conn.write_changed.notify_all();
 }
 
 /// asyncio.open_connection's connecting part: each address of `host` in turn (bound to

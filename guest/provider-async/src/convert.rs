@@ -31,8 +31,8 @@ pub(crate) fn error(error: Error) -> wit::Error {
         Error::Busy(_) => wit::Error::Busy,
         Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
         Error::NotImplemented(message) => wit::Error::NotImplemented(message.to_string()),
-        error @ (Error::Ssl { .. }
-        | Error::TooManyOpenFiles(_)
+        Error::Ssl { kind, message } => crate::tls::config::error(kind, message),
+        error @ (Error::TooManyOpenFiles(_)
         | Error::OutOfMemory(_)
         | Error::WrongMode(_)) => wit::Error::Other(error.to_string()),
         Error::Other(message) => wit::Error::Other(message),

@@ -9,6 +9,8 @@
 //! consumer run concurrently (wit-bindgen's async runtime, one component-model task each).
 //! The bulk paths move `stream<u8>`s: `reader.into-stream` ([`bulk_read`]) and
 //! `writer.write-stream` ([`bulk_write`]).
+//! TLS (`ssl`, `start-tls`, `tls-info`) is wasio's sans-I/O `TlsSession`, the 0.1.0
+//! provider's, between the core and the socket ([`tls`]).
 //!
 //! [`ReadBuffer`]: wasio::core::ReadBuffer
 //! [`WriteBuffer`]: wasio::core::WriteBuffer
@@ -18,9 +20,12 @@ mod bulk_read;
 mod bulk_write;
 mod connection;
 mod convert;
+mod pumps;
 mod race;
 mod reader;
 mod server;
+mod stdio;
+mod tls;
 mod unsupported;
 mod writer;
 
@@ -52,6 +57,7 @@ impl wit::Guest for Provider {
     ) -> Result<(wit::Reader, wit::Writer), wit::Error> {
         let limit = convert::connect_limit(options.as_ref())?;
         unsupported::connect_options(&host, options.as_ref())?;
+        let tls = tls::handshake::client_session(&host, options.as_ref())?;
         let local = options.as_ref().and_then(|o| o.local_address).map(convert::from_wasi);
         let connecting = connection::connect(&host, port, local);
         let socket = match options.as_ref().and_then(|o| o.timeout_ms) {
@@ -59,6 +65,10 @@ impl wit::Guest for Provider {
             None => connecting.await?,
         };
         let conn = connection::Connection::start(socket, limit)?;
+        if let Some(session) = tls {
+            tls::handshake::install(&conn, session, Vec::new());
+            tls::handshake::complete(&conn).await?;
+        }
         Ok((wit::Reader::new(reader::Reader::new(conn.clone())), wit::Writer::new(writer::Writer::new(conn))))
     }
 
@@ -70,11 +80,12 @@ impl wit::Guest for Provider {
         server::start(&host, port, options).await.map(wit::Server::new)
     }
 
-    fn stdin_reader(_limit: Option<u64>) -> Result<wit::Reader, wit::Error> {
-        Err(unsupported::not_yet("stdin-reader"))
+    fn stdin_reader(limit: Option<u64>) -> Result<wit::Reader, wit::Error> {
+        let conn = stdio::stdin(convert::limit(limit)?)?;
+        Ok(wit::Reader::new(reader::Reader::new(conn)))
     }
 
     fn stdout_writer() -> Result<wit::Writer, wit::Error> {
-        Err(unsupported::not_yet("stdout-writer"))
+        Ok(wit::Writer::new(writer::Writer::new(stdio::stdout())))
     }
 }

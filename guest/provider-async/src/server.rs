@@ -8,12 +8,12 @@ use std::rc::{Rc, Weak};
 
 use wasio::error::Error;
 use wasio::runtime::Notify;
-use wasip3::sockets::types::{IpAddressFamily, TcpSocket};
+use wasip3::sockets::types::{ErrorCode, IpAddressFamily, TcpSocket};
 use wasip3::wit_bindgen::StreamReader;
 
 use crate::connection::{self, Connection};
 use crate::convert;
-use crate::unsupported::not_yet;
+use crate::tls::handshake::ServerTls;
 use crate::wit;
 
 pub struct Server {
@@ -27,6 +27,8 @@ pub struct Server {
     changed: Notify,
     /// Every connection `accept` returned (gone ones are pruned as they are met).
     clients: RefCell<Vec<Weak<Connection>>>,
+    /// `ssl`: each accepted connection's handshake runs in a task of its own.
+    tls: Option<ServerTls>,
 }
 
 struct Listener {
@@ -48,16 +50,7 @@ pub(crate) async fn start(
         Some(0) => 0,
         limit => convert::limit(limit)?,
     };
-    if let Some(o) = &options {
-        crate::unsupported::tls_timeouts(
-            o.ssl.is_some(),
-            o.ssl_handshake_timeout_ms,
-            o.ssl_shutdown_timeout_ms,
-        )?;
-        if o.ssl.is_some() {
-            return Err(not_yet("server-options.ssl"));
-        }
-    }
+    let tls = ServerTls::from_options(options.as_ref())?;
     let mut listeners = Vec::new();
     let mut addresses = Vec::new();
     for ip in connection::resolve(host).await? {
@@ -79,6 +72,7 @@ pub(crate) async fn start(
         closed: Cell::new(false),
         changed: Notify::new(),
         clients: RefCell::new(Vec::new()),
+        tls,
     };
     if options.as_ref().and_then(|o| o.start_serving) != Some(false) {
         server.listen()?;
@@ -134,6 +128,38 @@ impl Server {
     }
 }
 
+/// Why what the listen stream yielded is not a connection.
+enum Failure {
+    /// The peer reset or aborted before it was accepted, or just after: asyncio skips
+    /// such an accept (ECONNABORTED) or serves a connection that fails at once.
+    PeerGone,
+    /// The accept failed (out of descriptors, ...): the consumer is told, so that it
+    /// pauses accepting as asyncio does (an accept loop that retried at once would spin,
+    /// wasmtime-wasi handing out a failed socket per attempt, until the store ran out of
+    /// handles: a trap).
+    Error(Error),
+}
+
+/// Whether `socket`, just out of the listen stream, is a failed accept: wasmtime-wasi 48
+/// hands one out as a socket already closed with the error, which its `get-remote-address`
+/// reports at once; the host names a descriptor shortage
+/// `other(new-socket-limit: too many open files (EMFILE))` (host/src/accept_errors/p3_accepts.rs).
+fn accept_failure(socket: &TcpSocket, address: Option<&SocketAddr>) -> Option<Failure> {
+    let code = socket.get_remote_address().err()?;
+    let detail = || address.map_or_else(|| "accept".to_string(), |a| format!("accept on {a}"));
+    Some(match code {
+        // `invalid-state`: accepted, then reset before this asked (getpeername's ENOTCONN).
+        ErrorCode::ConnectionReset
+        | ErrorCode::ConnectionAborted
+        | ErrorCode::ConnectionBroken
+        | ErrorCode::InvalidState => Failure::PeerGone,
+        ErrorCode::Other(Some(text)) if text.starts_with("new-socket-limit") => {
+            Failure::Error(Error::TooManyOpenFiles(detail()))
+        }
+        code => Failure::Error(convert::socket_error(code)),
+    })
+}
+
 /// The accepted-connection stream, lent to one `accept`; given back however the accept
 /// ends (cancelled too), for the next one.
 struct Lent<'a> {
@@ -154,18 +180,38 @@ impl Drop for Lent<'_> {
 
 impl wit::GuestServer for Server {
     async fn accept(&self) -> Result<(wit::Reader, wit::Writer), wit::Error> {
-        loop {
-            let socket = self.next_socket().await?;
+        let conn = loop {
+            if let Some(conn) = self.tls.as_ref().and_then(ServerTls::take_ready) {
+                break conn;
+            }
+            let socket = match &self.tls {
+                // A handshake that completes meanwhile ends the wait for a socket.
+                Some(tls) => match crate::race::until(self.next_socket(), tls.handshake_completed()).await {
+                    Some(socket) => socket?,
+                    None => continue,
+                },
+                None => self.next_socket().await?,
+            };
+            match accept_failure(&socket, self.addresses.first()) {
+                None => {}
+                Some(Failure::PeerGone) => continue,
+                Some(Failure::Error(error)) => return Err(convert::error(error)),
+            }
             if self.limit == 0 {
                 continue; // asyncio's StreamReader(limit=0) fails: the connection is closed
             }
             let conn = Connection::start(socket, self.limit)?;
-            self.clients.borrow_mut().push(Rc::downgrade(&conn));
-            return Ok((
-                wit::Reader::new(crate::reader::Reader::new(conn.clone())),
-                wit::Writer::new(crate::writer::Writer::new(conn)),
-            ));
-        }
+            match &self.tls {
+                // Returned by an `accept` once its handshake completed.
+                Some(tls) => tls.start_handshake(conn),
+                None => break conn,
+            }
+        };
+        self.clients.borrow_mut().push(Rc::downgrade(&conn));
+        Ok((
+            wit::Reader::new(crate::reader::Reader::new(conn.clone())),
+            wit::Writer::new(crate::writer::Writer::new(conn)),
+        ))
     }
 
     fn start_serving(&self) -> Result<(), wit::Error> {

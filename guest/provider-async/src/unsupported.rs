@@ -14,8 +14,7 @@ pub(crate) fn not_yet(what: &str) -> wit::Error {
 }
 
 /// asyncio's checks of the TLS arguments (given without `ssl`, or zero), then the
-/// connect options this provider does not support yet: `ssl` (so also
-/// `server-hostname` and the TLS timeouts with it) and `happy-eyeballs-delay-ms`.
+/// connect options this provider does not support yet: `happy-eyeballs-delay-ms`.
 pub(crate) fn connect_options(host: &str, options: Option<&wit::ConnectOptions>) -> Result<(), wit::Error> {
     let Some(o) = options else { return Ok(()) };
     let has_ssl = o.ssl.is_some();
@@ -23,7 +22,6 @@ pub(crate) fn connect_options(host: &str, options: Option<&wit::ConnectOptions>)
     arguments::server_hostname(has_ssl, o.server_hostname.as_deref(), host).map_err(convert::error)?;
     let unsupported = [
         (o.happy_eyeballs_delay_ms.is_some(), "connect-options.happy-eyeballs-delay-ms"),
-        (has_ssl, "connect-options.ssl"),
     ];
     match unsupported.iter().find(|(set, _)| *set) {
         Some((_, what)) => Err(not_yet(what)),

@@ -22,7 +22,7 @@ impl Writer {
         Writer { conn }
     }
 
-    pub(crate) fn conn(&self) -> &Connection {
+    pub(crate) fn conn(&self) -> &Rc<Connection> {
         &self.conn
     }
 
@@ -46,7 +46,7 @@ impl Writer {
                     return Err(convert::error(error.clone()));
                 }
                 let write = self.conn.write.borrow();
-                if write.is_lost() || self.conn.write_done.get() && write.is_closing() {
+                if write.drain_finds_lost() || self.conn.write_done.get() && write.is_closing() {
                     return Err(convert::error(Error::connection_lost()));
                 }
                 if !write.is_paused() {
@@ -71,30 +71,40 @@ fn size(n: u64) -> Option<usize> {
 
 impl wit::GuestWriter for Writer {
     async fn write(&self, data: Vec<u8>) -> Result<(), wit::Error> {
+        self.conn.start_pumps();
         self.queue(&data)
     }
 
     async fn writelines(&self, lines: Vec<Vec<u8>>) -> Result<(), wit::Error> {
+        self.conn.start_pumps();
         let outcome = self.conn.write.borrow_mut().writelines(lines.iter().map(Vec::as_slice));
         self.queued(outcome)
     }
 
     async fn drain(&self) -> Result<(), wit::Error> {
+        self.conn.start_pumps();
         self.wait_below_low_mark().await
     }
 
     async fn write_stream(&self, data: StreamReader<u8>) -> Result<u64, wit::Error> {
+        self.conn.start_pumps();
         crate::bulk_write::write_stream(self, data).await
     }
 
     fn write_eof(&self) -> Result<(), wit::Error> {
+        if self.conn.tls.is_on() {
+            // asyncio's SSL transport raises NotImplementedError: TLS cannot half-close.
+            return Err(convert::error(Error::NotImplemented(
+                "write_eof() is not supported over TLS (it cannot half-close)",
+            )));
+        }
         self.conn.write.borrow_mut().request_eof();
         self.conn.write_changed.notify_all();
         Ok(())
     }
 
     fn can_write_eof(&self) -> bool {
-        true
+        self.conn.is_socket() && !self.conn.tls.is_on()
     }
 
     fn close(&self) {
@@ -111,6 +121,7 @@ impl wit::GuestWriter for Writer {
     }
 
     async fn wait_closed(&self) -> Result<(), wit::Error> {
+        self.conn.start_pumps();
         while !self.conn.write_done.get() {
             self.conn.write_changed.notified().await;
         }
@@ -148,14 +159,21 @@ impl wit::GuestWriter for Writer {
 
     async fn start_tls(
         &self,
-        _config: wit::TlsUpgrade,
-        _server_hostname: Option<String>,
-        _ssl_handshake_timeout_ms: Option<u32>,
+        config: wit::TlsUpgrade,
+        server_hostname: Option<String>,
+        ssl_handshake_timeout_ms: Option<u32>,
+        ssl_shutdown_timeout_ms: Option<u32>,
     ) -> Result<(), wit::Error> {
-        Err(crate::unsupported::not_yet("writer.start-tls"))
+        self.conn.start_pumps();
+        let options = wasio::StartTlsOptions {
+            server_hostname,
+            ssl_handshake_timeout: crate::tls::config::millis(ssl_handshake_timeout_ms),
+            ssl_shutdown_timeout: crate::tls::config::millis(ssl_shutdown_timeout_ms),
+        };
+        crate::tls::handshake::start_tls(&self.conn, &config, options).await
     }
 
     fn tls_info(&self) -> Option<wit::TlsInfo> {
-        None
+        self.conn.tls.info().map(crate::tls::config::info)
     }
 }

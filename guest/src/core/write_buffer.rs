@@ -231,6 +231,13 @@ impl WriteBuffer {
         self.lost
     }
 
+    /// Whether `drain()` fails with "Connection lost" now: the connection is gone, or it is
+    /// closing with nothing left to send (asyncio's drain yields once on a closing
+    /// transport, and with an empty buffer its connection_lost runs in that iteration).
+    pub fn drain_finds_lost(&self) -> bool {
+        self.lost || (self.closing && self.is_empty())
+    }
+
     /// A bulk write starts (wasio:streams@0.2.0's `writer.write-stream`: a `write` then a
     /// `drain` per chunk, so it keeps the marks). One at a time: a second one is `Busy`
     /// ("write-stream"), since two would interleave their chunks. Plain writes may still

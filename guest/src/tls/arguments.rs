@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use super::{DEFAULT_SSL_HANDSHAKE_TIMEOUT, DEFAULT_SSL_SHUTDOWN_TIMEOUT};
 use crate::error::{Error, Result};
-use crate::transport::{DEFAULT_SSL_HANDSHAKE_TIMEOUT, DEFAULT_SSL_SHUTDOWN_TIMEOUT};
 
 /// The handshake and shutdown timeouts to use: asyncio's defaults (60 s, 30 s) when not
 /// given; given without `ssl`, or zero, they are a `ValueError`.

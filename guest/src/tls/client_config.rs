@@ -8,7 +8,7 @@ use rustls::{ClientConfig, RootCertStore};
 
 use super::verifier::LenientVerifier;
 use crate::error::{Error, Result};
-use crate::transport::{TlsLayer, TlsSession};
+use crate::transport::{self, TlsLayer};
 
 /// The lowest TLS version a connection accepts (`SSLContext.minimum_version`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,7 +67,7 @@ impl TlsClientConfig {
             alpn_protocols: Vec::new(),
             minimum_version: TlsVersion::Tls12,
             built: OnceLock::new(),
-            open: TlsSession::client,
+            open: transport::tls_client,
         }
     }
 

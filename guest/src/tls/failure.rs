@@ -63,7 +63,8 @@ fn alert_name(alert: AlertDescription) -> String {
 }
 
 /// asyncio's message for a handshake that took too long.
-pub(crate) fn handshake_timeout(limit: Duration) -> Error {
+/// asyncio's error when `ssl_handshake_timeout` (`limit`) passed.
+pub fn handshake_timeout(limit: Duration) -> Error {
     Error::Ssl {
         kind: SslErrorKind::HandshakeTimeout,
         message: format!(

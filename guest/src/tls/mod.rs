@@ -17,6 +17,7 @@ mod client_config;
 mod failure;
 mod info;
 mod server_config;
+mod session;
 mod upgrade;
 mod verifier;
 
@@ -24,9 +25,11 @@ pub use client_config::{TlsClientConfig, TlsVersion};
 pub use failure::SslErrorKind;
 pub use info::TlsInfo;
 pub use server_config::TlsServerConfig;
+pub use session::{TlsSession, DEFAULT_SSL_HANDSHAKE_TIMEOUT, DEFAULT_SSL_SHUTDOWN_TIMEOUT};
 pub use upgrade::{StartTlsOptions, TlsUpgrade};
 
-pub(crate) use failure::{from_rustls, handshake_timeout};
+pub(crate) use failure::from_rustls;
+pub use failure::handshake_timeout;
 
 use std::sync::Arc;
 

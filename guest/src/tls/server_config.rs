@@ -9,7 +9,7 @@ use rustls::ServerConfig;
 
 use super::TlsVersion;
 use crate::error::{Error, Result};
-use crate::transport::{TlsLayer, TlsSession};
+use crate::transport::{self, TlsLayer};
 
 /// asyncio's server `SSLContext` after `load_cert_chain(certfile, keyfile)`. No client
 /// certificates are asked for. Cheap to clone.
@@ -49,7 +49,7 @@ impl TlsServerConfig {
             .map_err(|error| Error::invalid_argument(format!("certificate and key: {error}")))?;
         // Our order (ChaCha20-Poly1305 first: see `provider`), not the client's.
         config.ignore_client_order = true;
-        Ok(TlsServerConfig { config: Arc::new(config), accept: TlsSession::server })
+        Ok(TlsServerConfig { config: Arc::new(config), accept: transport::tls_server })
     }
 
     /// `set_alpn_protocols`: the protocols the server accepts, in order of preference.

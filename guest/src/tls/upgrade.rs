@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{TlsClientConfig, TlsServerConfig};
+use super::{TlsClientConfig, TlsServerConfig, TlsSession};
 use crate::error::{Error, Result};
 use crate::transport::TlsLayer;
 
@@ -61,15 +61,41 @@ impl TlsUpgrade {
         server_hostname: Option<&str>,
         handshake_timeout: Duration,
     ) -> Result<Box<dyn TlsLayer>> {
+        match self.side(server_hostname)? {
+            Side::Client(config, name) => config.session(name, handshake_timeout),
+            Side::Server(config) => config.session(handshake_timeout),
+        }
+    }
+
+    /// The sans-I/O session for a transport of its own (the WASI 0.3 provider), with
+    /// the same checks as [`session_with`](Self::session_with).
+    pub fn new_session(&self, options: &StartTlsOptions) -> Result<TlsSession> {
+        let (handshake, shutdown) =
+            super::arguments::timeouts(true, options.ssl_handshake_timeout, options.ssl_shutdown_timeout)?;
+        let mut session = match self.side(options.server_hostname.as_deref())? {
+            Side::Client(config, name) => TlsSession::client(config, name, handshake)?,
+            Side::Server(config) => TlsSession::server(config, handshake)?,
+        };
+        session.set_shutdown_timeout(shutdown);
+        Ok(session)
+    }
+
+    /// asyncio's check of `server_hostname` against the side.
+    fn side<'a>(&'a self, server_hostname: Option<&'a str>) -> Result<Side<'a>> {
         match (self, server_hostname) {
-            (TlsUpgrade::Client(config), Some(name)) => config.session(name, handshake_timeout),
+            (TlsUpgrade::Client(config), Some(name)) => Ok(Side::Client(config, name)),
             (TlsUpgrade::Client(_), None) => {
                 Err(Error::invalid_argument("check_hostname requires server_hostname"))
             }
-            (TlsUpgrade::Server(config), None) => config.session(handshake_timeout),
+            (TlsUpgrade::Server(config), None) => Ok(Side::Server(config)),
             (TlsUpgrade::Server(_), Some(_)) => {
                 Err(Error::invalid_argument("Server side SSL needs no server_hostname"))
             }
         }
     }
+}
+
+enum Side<'a> {
+    Client(&'a TlsClientConfig, &'a str),
+    Server(&'a TlsServerConfig),
 }

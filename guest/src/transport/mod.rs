@@ -31,7 +31,7 @@ mod tls;
 mod tls_shutdown;
 mod writing;
 
-pub(crate) use tls::{TlsLayer, TlsSession, DEFAULT_SSL_HANDSHAKE_TIMEOUT, DEFAULT_SSL_SHUTDOWN_TIMEOUT};
+pub(crate) use tls::{client as tls_client, server as tls_server, TlsLayer};
 
 /// How long a connection whose writer was dropped keeps trying to deliver its queued
 /// bytes before it is aborted.

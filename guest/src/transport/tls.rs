@@ -1,9 +1,9 @@
-//! The TLS layer of a connection: ciphertext from the input stream goes through rustls
-//! and its plaintext into the same read buffer a plain connection fills; plaintext from
-//! the write queue goes through rustls and its ciphertext to the output stream. The
-//! reader's and writer's semantics (limits, pausing, watermarks) stay the core's.
+//! The TLS layer of a WASI 0.2 connection: a thin adapter over the sans-I/O
+//! [`TlsSession`] (`tls::session`), whose ciphertext goes to the `wasi:io` output stream
+//! as far as its permits allow. The reader's and writer's semantics (limits, pausing,
+//! watermarks) stay the core's.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::time::Duration;
 
 use wasip2::io::streams::OutputStream;
@@ -11,12 +11,7 @@ use wasip2::io::streams::OutputStream;
 use crate::core::ReadBuffer;
 use crate::error::{Error, Result};
 use crate::net;
-use crate::tls::{self as config, TlsInfo};
-
-/// asyncio's default `ssl_handshake_timeout` (`constants.SSL_HANDSHAKE_TIMEOUT`).
-pub const DEFAULT_SSL_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
-/// asyncio's default `ssl_shutdown_timeout` (`constants.SSL_SHUTDOWN_TIMEOUT`).
-pub const DEFAULT_SSL_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::tls::{self as config, TlsInfo, TlsSession};
 
 /// What the transport asks of its TLS layer. A trait object, so that only a component
 /// that makes a TLS configuration links rustls (every call here is behind it).
@@ -51,221 +46,87 @@ pub(crate) trait TlsLayer {
     fn shutting_down(&self) -> bool;
 }
 
-pub(crate) struct TlsSession {
-    connection: rustls::Connection,
-    /// Ciphertext taken from the host that rustls has not taken in yet: it takes at most
-    /// its own buffer's worth while decrypted bytes wait, and none while the reader is
-    /// paused. `incoming[taken..]` is what is left.
-    incoming: Vec<u8>,
-    taken: usize,
-    /// The host reported the input's end; rustls is told once `incoming` is used up.
-    eof_received: bool,
-    eof_delivered: bool,
-    close_notify_sent: bool,
+/// The sans-I/O session behind the WASI 0.2 streams: made only through a TLS config
+/// (so a component that never makes one links no rustls).
+pub(crate) fn client(
+    config: &config::TlsClientConfig,
+    server_hostname: &str,
     handshake_timeout: Duration,
-    shutdown_timeout: Duration,
-    info: Option<TlsInfo>,
+) -> Result<Box<dyn TlsLayer>> {
+    Ok(Box::new(TlsSession::client(config, server_hostname, handshake_timeout)?))
 }
 
-impl TlsSession {
-    /// A client session (reached only through [`TlsClientConfig`](config::TlsClientConfig),
-    /// so a component that never makes one links no rustls).
-    pub(crate) fn client(
-        config: &config::TlsClientConfig,
-        server_hostname: &str,
-        handshake_timeout: Duration,
-    ) -> Result<Box<dyn TlsLayer>> {
-        let name = rustls::pki_types::ServerName::try_from(server_hostname.to_string())
-            .map_err(|_| Error::invalid_argument(format!("invalid server_hostname {server_hostname:?}")))?;
-        let connection = rustls::ClientConnection::new(config.rustls_config()?, name)
-            .map_err(|error| config::from_rustls(&error))?;
-        Ok(Box::new(Self::new(connection.into(), handshake_timeout)))
-    }
-
-    pub(crate) fn server(
-        config: &config::TlsServerConfig,
-        handshake_timeout: Duration,
-    ) -> Result<Box<dyn TlsLayer>> {
-        let connection = rustls::ServerConnection::new(config.rustls_config())
-            .map_err(|error| config::from_rustls(&error))?;
-        Ok(Box::new(Self::new(connection.into(), handshake_timeout)))
-    }
-
-    fn new(connection: rustls::Connection, handshake_timeout: Duration) -> Self {
-        TlsSession {
-            connection,
-            incoming: Vec::new(),
-            taken: 0,
-            eof_received: false,
-            eof_delivered: false,
-            close_notify_sent: false,
-            handshake_timeout,
-            shutdown_timeout: DEFAULT_SSL_SHUTDOWN_TIMEOUT,
-            info: None,
-        }
-    }
-    fn deliver_eof(&mut self, read: &mut ReadBuffer) -> Result<()> {
-        if !self.eof_delivered && !read.is_eof() {
-            read.feed_eof();
-        }
-        self.eof_delivered = true;
-        self.incoming = Vec::new();
-        self.taken = 0;
-        Ok(())
-    }
+pub(crate) fn server(
+    config: &config::TlsServerConfig,
+    handshake_timeout: Duration,
+) -> Result<Box<dyn TlsLayer>> {
+    Ok(Box::new(TlsSession::server(config, handshake_timeout)?))
 }
 
 impl TlsLayer for TlsSession {
     fn handshake_timeout(&self) -> Duration {
-        self.handshake_timeout
+        TlsSession::handshake_timeout(self)
     }
 
     fn shutdown_timeout(&self) -> Duration {
-        self.shutdown_timeout
+        TlsSession::shutdown_timeout(self)
     }
 
     fn set_shutdown_timeout(&mut self, limit: Duration) {
-        self.shutdown_timeout = limit;
+        TlsSession::set_shutdown_timeout(self, limit)
     }
 
     fn peer_closed(&self) -> bool {
-        self.eof_delivered
+        TlsSession::peer_closed(self)
     }
 
     fn is_handshaking(&self) -> bool {
-        self.connection.is_handshaking()
+        TlsSession::is_handshaking(self)
     }
 
-    /// The session's details, once the handshake completed.
     fn info(&mut self) -> Option<&TlsInfo> {
-        if self.info.is_none() && !self.connection.is_handshaking() {
-            self.info = Some(TlsInfo::of(&self.connection));
-        }
-        self.info.as_ref()
+        TlsSession::info(self)
     }
 
-    /// Takes ciphertext from the host and decrypts what it can into `read`.
     fn receive(&mut self, ciphertext: Vec<u8>, read: &mut ReadBuffer) -> Result<()> {
-        if self.taken == self.incoming.len() {
-            self.incoming = ciphertext;
-            self.taken = 0;
-        } else {
-            self.incoming.extend_from_slice(&ciphertext);
-        }
-        self.decrypt_into(read)
+        TlsSession::receive(self, ciphertext, read)
     }
 
-    /// The host reported the end of the input.
     fn receive_eof(&mut self, read: &mut ReadBuffer) -> Result<()> {
-        self.eof_received = true;
-        self.decrypt_into(read)
+        TlsSession::receive_eof(self, read)
     }
 
-    /// Moves plaintext into `read` until it pauses or the ciphertext taken in is used
-    /// up; then, if the input ended, the reader gets EOF (after the peer's close_notify,
-    /// or without it once the handshake is done, as asyncio reads a ragged end) or an
-    /// error (the input ended in the middle of the handshake). Once our close_notify is
-    /// queued, plaintext is dropped and the reader's pausing no longer holds the
-    /// ciphertext back: the peer's close_notify must be seen.
     fn decrypt_into(&mut self, read: &mut ReadBuffer) -> Result<()> {
-        let mut buffer_was_full = false;
-        loop {
-            let state = self.connection.process_new_packets().map_err(|error| config::from_rustls(&error))?;
-            let plaintext = state.plaintext_bytes_to_read();
-            if plaintext > 0 {
-                let mut bytes = vec![0; plaintext];
-                self.connection
-                    .reader()
-                    .read_exact(&mut bytes)
-                    .map_err(|error| Error::Other(format!("TLS: {error}")))?;
-                if !self.close_notify_sent {
-                    read.feed_vec(bytes);
-                }
-            }
-            if state.peer_has_closed() {
-                return self.deliver_eof(read);
-            }
-            if read.is_paused() && !self.close_notify_sent {
-                return Ok(());
-            }
-            if self.taken == self.incoming.len() {
-                if !self.eof_received {
-                    return Ok(());
-                }
-                if self.connection.is_handshaking() {
-                    return Err(Error::ConnectionReset(
-                        "the peer closed the connection during the TLS handshake".into(),
-                    ));
-                }
-                // A ragged end (no close_notify): EOF, as asyncio's SSL protocol reads it.
-                return self.deliver_eof(read);
-            }
-            let mut rest = &self.incoming[self.taken..];
-            match self.connection.read_tls(&mut rest) {
-                Ok(count) => {
-                    self.taken += count;
-                    buffer_was_full = false;
-                }
-                // rustls' buffer is full of records still to process: the loop does, once.
-                Err(error) if error.kind() == io::ErrorKind::Other && !buffer_was_full => {
-                    buffer_was_full = true
-                }
-                Err(error) => return Err(Error::Other(format!("TLS: {error}"))),
-            }
-        }
+        TlsSession::decrypt_into(self, read)
     }
 
-    /// True while ciphertext waits to go to the host (handshake messages, records,
-    /// alerts, close_notify).
     fn wants_write(&self) -> bool {
-        self.connection.wants_write()
+        TlsSession::wants_write(self)
     }
 
-    /// Encrypts as much of `plaintext` as rustls takes once earlier ciphertext is out,
-    /// and sends it: how many plaintext bytes were taken (0 while the host is still busy
-    /// with earlier ciphertext).
+    /// Sends earlier ciphertext, encrypts what rustls takes of `plaintext` and sends
+    /// that: how many plaintext bytes were taken (0 while the host is still busy with
+    /// earlier ciphertext).
     fn send(&mut self, output: &OutputStream, plaintext: &[u8]) -> Result<usize> {
-        self.flush(output)?;
-        if self.connection.wants_write() || self.connection.is_handshaking() {
-            return Ok(0);
-        }
-        let taken = self
-            .connection
-            .writer()
-            .write(plaintext)
-            .map_err(|error| Error::Other(format!("TLS: {error}")))?;
-        self.flush(output)?;
+        TlsLayer::flush(self, output)?;
+        let taken = self.encrypt(plaintext)?;
+        TlsLayer::flush(self, output)?;
         Ok(taken)
     }
 
     /// Hands pending ciphertext to the host as far as its permits allow.
     fn flush(&mut self, output: &OutputStream) -> Result<()> {
         let mut host = HostOutput { output, failure: None };
-        while self.connection.wants_write() {
-            match self.connection.write_tls(&mut host) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
-                Err(error) => {
-                    return Err(host.failure.take().unwrap_or_else(|| Error::Other(format!("TLS: {error}"))))
-                }
-            }
-        }
-        Ok(())
+        self.write_ciphertext(&mut host)
+            .map_err(|error| host.failure.take().unwrap_or_else(|| Error::Other(format!("TLS: {error}"))))
     }
 
     fn shutting_down(&self) -> bool {
-        self.close_notify_sent
+        TlsSession::shutting_down(self)
     }
 
-    /// Queues the close_notify alert (once); [`flush`](Self::flush) sends it.
     fn start_close(&mut self) -> bool {
-        if self.close_notify_sent {
-            return false;
-        }
-        self.close_notify_sent = true;
-        self.connection.send_close_notify();
-        true
+        TlsSession::start_close(self)
     }
 }
 

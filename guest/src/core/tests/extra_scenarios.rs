@@ -528,3 +528,17 @@ fn e13_write_after_close_delivered_only_while_data_is_queued() {
     assert_eq!(writer.write(b"x"), Ok(WriteOutcome::Dropped));
     assert_eq!(writer.writelines([b"x"]), Ok(WriteOutcome::Dropped));
 }
+
+#[test]
+fn drain_after_close_finds_the_connection_lost_once_nothing_is_queued() {
+    let mut writer = WriteBuffer::new();
+    assert!(!writer.drain_finds_lost());
+    writer.write(b"abc").unwrap();
+    writer.start_closing();
+    assert!(!writer.drain_finds_lost(), "bytes still to send: drain acts as on an open writer");
+    writer.consume(3);
+    assert!(writer.drain_finds_lost(), "closing and empty: asyncio's drain raises Connection lost");
+    let mut writer = WriteBuffer::new();
+    writer.mark_lost();
+    assert!(writer.drain_finds_lost());
+}
