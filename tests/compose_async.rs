@@ -174,3 +174,33 @@ async fn round_trip(client: &mut TcpStream, data: &[u8]) {
     within("read the echo", client.read_exact(&mut echoed)).await.unwrap();
     assert!(echoed == data, "the echo differs from what was sent: {echoed:?}");
 }
+
+/// A WASI 0.3 consumer holds ~17 component-model handles per idle connection; the host's
+/// `--max-handles` (default a million, where wasmtime's 100,000 stopped compose-echo-async
+/// at ~5,900 idle connections) bounds them, and reaching it is a trap that names the flag.
+#[tokio::test]
+async fn the_handle_cap_is_the_hosts_max_handles() {
+    let mut server = Running::start("compose-echo-async", &["--max-handles", "400"], &["127.0.0.1", "0"]);
+    let address = server.serving_address().await;
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        let Ok(Ok(mut client)) =
+            tokio::time::timeout(std::time::Duration::from_secs(5), TcpStream::connect(address)).await
+        else {
+            break;
+        };
+        if client.write_all(b"hi\n").await.is_err() {
+            break;
+        }
+        let mut echo = [0u8; 3];
+        match tokio::time::timeout(std::time::Duration::from_secs(5), client.read_exact(&mut echo)).await {
+            Ok(Ok(_)) => held.push(client),
+            _ => break,
+        }
+    }
+    assert!(held.len() >= 5, "served {} connections under 400 handles", held.len());
+    assert!(held.len() < 200, "400 handles held 200 idle connections: the cap did not apply");
+    assert_ne!(within("the host's exit", server.exit_code()).await, 0);
+    let stderr = server.stderr_text().await;
+    assert!(stderr.contains("store handle limit exceeded (--max-handles raises it)"), "stderr: {stderr}");
+}

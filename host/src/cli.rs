@@ -85,6 +85,12 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
 
+    /// Most component-model handles (resources, streams, futures, subtasks) a guest may
+    /// hold at once [default: 1000000]; past it the guest traps. A WASI 0.3 consumer holds
+    /// about 17 per idle connection.
+    #[arg(long, value_name = "N")]
+    pub max_handles: Option<usize>,
+
     /// Stop a guest that runs wasm this long without a host call (no I/O, no poll), e.g. 2s.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_busy: Option<std::time::Duration>,
@@ -166,7 +172,11 @@ impl Cli {
             verbose: self.verbose,
             cache: !self.no_cache,
             network: self.network_policy(),
-            limits: Limits { max_memory: self.max_memory, max_busy: self.max_busy },
+            limits: Limits {
+                max_memory: self.max_memory,
+                max_busy: self.max_busy,
+                max_handles: self.max_handles,
+            },
             timeout: self.timeout,
             restart: RestartPolicy {
                 on_failure: self.restart == "on-failure",

@@ -321,6 +321,11 @@ pub(crate) fn classify_runtime_error(error: wasmtime::Error) -> RuntimeFailure {
         // its root cause is the informative part (the outer layers are the wasm backtrace).
         None => flatten(&error.root_cause().to_string()),
     };
+    let message = if message.contains("store handle limit exceeded") {
+        format!("{message} (--max-handles raises it)")
+    } else {
+        message
+    };
     RuntimeFailure::Trap(HostError::Trap { message, error })
 }
 

@@ -27,6 +27,23 @@ pub struct Limits {
     pub max_memory: Option<u64>,
     /// Longest stretch in wasm without a host call.
     pub max_busy: Option<Duration>,
+    /// Most component-model handles (resources, streams, futures, subtasks) the store may
+    /// hold at once; `None`: [`DEFAULT_MAX_HANDLES`].
+    pub max_handles: Option<usize>,
+}
+
+/// The store's handle cap unless `--max-handles` says otherwise. wasmtime 48's default,
+/// 100,000, is reached by a WASI 0.3 consumer at about 5,900 idle connections (each holds
+/// ~17 handles: reader, writer, their streams and futures, the pending readline's subtask);
+/// a handle costs the host a table slot of a few dozen bytes, so a million is ~50 MiB at
+/// most, for ~58,000 such connections.
+pub const DEFAULT_MAX_HANDLES: usize = 1_000_000;
+
+impl Limits {
+    /// The handle cap to give each store.
+    pub fn handles(&self) -> usize {
+        self.max_handles.unwrap_or(DEFAULT_MAX_HANDLES)
+    }
 }
 
 /// `--max-memory` over all `--instances` together: the linear memory every instance's store

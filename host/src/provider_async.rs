@@ -108,6 +108,7 @@ impl AsyncProvider {
         network.apply(&mut builder);
         let mut store = Store::new(&engine, HostState::new(builder.build()));
         store.limiter(|state| state.memory_limiter()); // no limit; counts for `linear_memory`
+        store.set_max_component_handles(crate::limits::DEFAULT_MAX_HANDLES);
         let bindings =
             pre.instantiate_async(&mut store).await.map_err(|error| match classify_runtime_error(error) {
                 RuntimeFailure::Trap(e) => e,

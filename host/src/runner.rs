@@ -131,6 +131,9 @@ pub(crate) fn engine(verbose: bool, cache: bool, epoch_interruption: bool) -> Re
         .strategy(Strategy::Cranelift)
         .wasm_component_model(true)
         .epoch_interruption(epoch_interruption);
+    // WASI 0.3 calls each run on a fiber: keep their stacks for reuse (see fiber_stacks).
+    #[cfg(unix)]
+    wasm_config.with_host_stack(std::sync::Arc::new(crate::fiber_stacks::StackPool::default()));
     // File/line numbers in trap backtraces cost DWARF parsing at compile time: only under -v
     // (otherwise wasmtime's default, the WASMTIME_BACKTRACE_DETAILS environment variable).
     if verbose {
@@ -240,6 +243,7 @@ impl Runner {
             .held_by(open_connections::on_this_thread());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
+        store.set_max_component_handles(limits.handles());
         limits::watch_busy(&mut store, |state| &mut state.busy);
 
         let started = Instant::now();

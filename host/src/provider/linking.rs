@@ -59,6 +59,7 @@ impl ProviderPre {
         builder.arg("streams-provider");
         config.network.apply(&mut builder);
         let mut store = Store::new(&self.engine, HostState::new(builder.build()));
+        store.set_max_component_handles(crate::limits::DEFAULT_MAX_HANDLES);
         let bindings = match tokio::task::unconstrained(self.pre.instantiate_async(&mut store)).await {
             Ok(bindings) => bindings,
             Err(error) => {
