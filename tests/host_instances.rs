@@ -184,3 +184,33 @@ async fn max_memory_holds_all_instances_together() {
         "{stderr}"
     );
 }
+
+/// WASI 0.3 components too: the instances of compose-echo-async (`wasi:sockets@0.3`) bind
+/// port 0 to one shared port with SO_REUSEPORT, so the kernel holds two listening sockets
+/// on that port (one per instance) and spreads the connections over them.
+#[tokio::test]
+async fn wasi_0_3_instances_share_their_listening_port() {
+    let mut server = Running::start("compose-echo-async", &["--instances", "2"], &["127.0.0.1", "0"]);
+    let address = serving_address_of_all(&mut server, 2).await;
+    assert_eq!(listening_sockets_on(address.port()), 2, "one listener per instance on {address}");
+    for i in 0..16 {
+        let mut client = BufReader::new(within("connect", TcpStream::connect(address)).await.unwrap());
+        let text = format!("hello {i}\n");
+        within("send", client.get_mut().write_all(text.as_bytes())).await.unwrap();
+        assert_eq!(line(&mut client).await, text);
+    }
+}
+
+/// TCP sockets in the LISTEN state on `port` (IPv4, this network namespace).
+fn listening_sockets_on(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let local = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|row| {
+            let fields: Vec<&str> = row.split_whitespace().collect();
+            fields.len() > 3 && fields[1].ends_with(&local) && fields[3] == "0A"
+        })
+        .count()
+}

@@ -82,6 +82,9 @@ fn shared_ports() -> &'static SharedPorts {
 }
 
 #[cfg(target_os = "linux")]
+mod p3_bind;
+
+#[cfg(target_os = "linux")]
 mod imp {
     use std::net::SocketAddr;
     use std::os::fd::AsRawFd;
@@ -121,7 +124,8 @@ mod imp {
             },
         );
         linker.allow_shadowing(false);
-        defined
+        defined?;
+        super::p3_bind::add_to_linker(linker)
     }
 
     async fn start_bind<T: WasiView>(

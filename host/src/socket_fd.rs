@@ -53,6 +53,34 @@ pub(crate) fn with_descriptor(
     fd.is_some()
 }
 
+/// [`with_descriptor`] for a WASI 0.3 guest's socket (wasmtime-wasi's p3 `tcp-socket`: the
+/// same marking, through p3's calls).
+pub(crate) fn with_descriptor_p3(
+    sockets: &mut WasiSocketsCtxView<'_>,
+    rep: u32,
+    found: impl FnOnce(BorrowedFd<'_>),
+) -> bool {
+    use wasmtime_wasi::p3::bindings::sockets::types::{HostTcpSocket as P3, IpAddressFamily as P3Family};
+    let socket = || Resource::<wasmtime_wasi::sockets::TcpSocket>::new_borrow(rep);
+    let Ok(family) = P3::get_address_family(sockets, socket()) else { return false };
+    let family = match family {
+        P3Family::Ipv4 => IpAddressFamily::Ipv4,
+        P3Family::Ipv6 => IpAddressFamily::Ipv6,
+    };
+    let Ok(before) = P3::get_hop_limit(sockets, socket()) else { return false };
+    let _marking = MARKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if P3::set_hop_limit(sockets, socket(), MARKER).is_err() {
+        return false;
+    }
+    let fd = find_marked(family);
+    if let Some(fd) = fd {
+        // SAFETY: the marked socket is the guest's, open while the caller holds its store.
+        found(unsafe { BorrowedFd::borrow_raw(fd) });
+    }
+    let _ = P3::set_hop_limit(sockets, socket(), before);
+    fd.is_some()
+}
+
 /// The first unconnected, non-listening TCP socket of `family` in this process whose hop
 /// limit is [`MARKER`].
 ///
