@@ -11,11 +11,13 @@
 //!
 //! The 0.1.0 suite's cases (tests/wit_provider) that mean something for 0.2.0, each try-* +
 //! subscribe form as its async call: `reader`, `writer`, `functions`, `misuse` (drop order,
-//! calls after close), with `conn` (one connection called one operation at a time).
+//! calls after close), `chaos` (seeded random call sequences, never a trap,
+//! `WASIO_CHAOS_RUNS=N`), with `conn` (one connection called one operation at a time).
 
 mod bulk_read;
 mod bulk_write;
 mod cancellation;
+mod chaos;
 mod concurrency;
 mod conn;
 mod connect_options;
