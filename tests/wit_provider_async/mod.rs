@@ -12,7 +12,7 @@
 //! The 0.1.0 suite's cases (tests/wit_provider) that mean something for 0.2.0, each try-* +
 //! subscribe form as its async call: `reader`, `writer`, `functions`, `misuse` (drop order,
 //! calls after close), `chaos` (seeded random call sequences, never a trap,
-//! `WASIO_CHAOS_RUNS=N`), with `conn` (one connection called one operation at a time).
+//! `WASIO_CHAOS_RUNS=N`), `example` (one instance serves and connects), `regressions`, with `conn` (one connection called one operation at a time).
 
 mod bulk_read;
 mod bulk_write;
@@ -21,11 +21,13 @@ mod chaos;
 mod concurrency;
 mod conn;
 mod connect_options;
+mod example;
 mod functions;
 mod host_streams;
 mod misuse;
 mod reader;
 mod reads;
+mod regressions;
 mod server;
 mod stdio;
 mod tls;
