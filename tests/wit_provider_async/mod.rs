@@ -11,19 +11,23 @@
 //!
 //! The 0.1.0 suite's cases (tests/wit_provider) that mean something for 0.2.0, each try-* +
 //! subscribe form as its async call: `reader`, `writer`, `functions`, `misuse` (drop order,
-//! calls after close), with `conn` (one connection called one operation at a time).
+//! calls after close), `chaos` (seeded random call sequences, never a trap,
+//! `WASIO_CHAOS_RUNS=N`), `example` (one instance serves and connects), `regressions`, with `conn` (one connection called one operation at a time).
 
 mod bulk_read;
 mod bulk_write;
 mod cancellation;
+mod chaos;
 mod concurrency;
 mod conn;
 mod connect_options;
+mod example;
 mod functions;
 mod host_streams;
 mod misuse;
 mod reader;
 mod reads;
+mod regressions;
 mod server;
 mod stdio;
 mod tls;

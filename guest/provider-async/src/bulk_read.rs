@@ -40,6 +40,9 @@ pub(crate) enum Source {
     Socket { incoming: StreamReader<u8>, received: Ended },
     /// The socket's receive side ended before the bulk read was seen, so.
     Ended(Result<(), Error>),
+    /// A TLS connection's receive stream, decrypted on the way ([`crate::tls::bulk`]),
+    /// after `carry`, ciphertext already read.
+    Tls { incoming: StreamReader<u8>, received: Ended, carry: Vec<u8> },
 }
 
 impl BulkRead {
@@ -80,6 +83,9 @@ impl BulkRead {
             }
             match source {
                 Source::Ended(outcome) => outcome.map_err(convert::error),
+                Source::Tls { incoming, received, carry } => {
+                    crate::tls::bulk::deliver(conn, &mut sink, incoming, received, carry).await
+                }
                 Source::Socket { mut incoming, received } => {
                     loop {
                         let (result, bytes) = incoming.read(Vec::with_capacity(BULK_READ)).await;
@@ -110,6 +116,6 @@ impl BulkRead {
 }
 
 /// The consumer dropped the stream before its end.
-fn dropped() -> wit::Error {
+pub(crate) fn dropped() -> wit::Error {
     wit::Error::Other("the bulk read's stream was dropped by its reader".into())
 }

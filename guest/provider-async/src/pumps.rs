@@ -66,7 +66,7 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
 /// One read from the socket; cut short, with what it already brought, if `into-stream`
 /// takes the reader over meanwhile, so that the bytes handed off go out at once and not
 /// only when the peer sends more (a peer that waits for its echo would wait forever).
-async fn read_unless_handed_off(
+pub(crate) async fn read_unless_handed_off(
     conn: &Connection,
     incoming: &mut StreamReader<u8>,
     size: usize,

@@ -3,8 +3,10 @@
 //! write watermarks) between a connection's core state and its socket streams. This
 //! module only moves the bytes: [`pumps`] are the connection's reading and writing
 //! tasks over TLS, [`handshake`] completes a handshake within its timeout and upgrades a
-//! live connection (`start-tls`), [`config`] maps the WIT's records.
+//! live connection (`start-tls`), [`bulk`] decrypts a bulk read (`into-stream`),
+//! [`config`] maps the WIT's records.
 
+pub(crate) mod bulk;
 pub(crate) mod config;
 pub(crate) mod handshake;
 pub(crate) mod pumps;
@@ -23,7 +25,7 @@ pub(crate) struct TlsSlot {
     /// The session moved: ciphertext came in or went out, it failed or ended.
     changed: Notify,
     /// The socket's input ended (after its last ciphertext).
-    input_ended: Cell<bool>,
+    pub(crate) input_ended: Cell<bool>,
     /// The reader became a stream (`into-stream`): `start-tls` can no longer take its
     /// bytes.
     streamed: Cell<bool>,
@@ -41,12 +43,8 @@ impl TlsSlot {
     }
 }
 
-/// `into-stream` is not implemented over TLS yet (its bytes would have to be decrypted
-/// on their way); on a plain connection it rules `start-tls` out from then on.
+/// `into-stream` rules `start-tls` out from then on: the reader's bytes go to its stream.
 pub(crate) fn before_into_stream(conn: &Connection) -> Result<(), crate::wit::Error> {
-    if conn.tls.is_on() {
-        return Err(crate::unsupported::not_yet("reader.into-stream over TLS"));
-    }
     conn.tls.streamed.set(true);
     Ok(())
 }

@@ -29,7 +29,7 @@ use crate::connection::{Connection, Ended};
 const WRITE_CHUNK: usize = 256 * 1024;
 
 /// Runs `step` on the connection's session (installed before these tasks start).
-fn with_session<T>(conn: &Connection, step: impl FnOnce(&mut TlsSession) -> T) -> T {
+pub(super) fn with_session<T>(conn: &Connection, step: impl FnOnce(&mut TlsSession) -> T) -> T {
     let mut session = conn.tls.session.borrow_mut();
     step(session.as_mut().expect("a TLS task runs only with a session"))
 }
@@ -42,7 +42,7 @@ pub(crate) fn received(conn: &Connection, ciphertext: Vec<u8>) {
 
 /// The session took in ciphertext: a failure loses the connection (the write task still
 /// sends the alert rustls queued); the peer's end closes it once the handshake is done.
-fn after_decrypt(conn: &Connection, outcome: Result<()>) {
+pub(super) fn after_decrypt(conn: &Connection, outcome: Result<()>) {
     match outcome {
         Err(error) => conn.lose(error),
         Ok(()) => {
@@ -62,9 +62,8 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
     let mut size = ReadSize::new();
     loop {
         if let Some(bulk) = conn.bulk.take() {
-            // Refused before it starts (`tls::before_into_stream`); not reached.
-            let refused = Error::NotImplemented("reader.into-stream over TLS is not implemented yet");
-            return bulk.deliver(&conn, Source::Ended(Err(refused))).await;
+            let source = Source::Tls { incoming, received: received_end, carry: Vec::new() };
+            return bulk.deliver(&conn, source).await;
         }
         let (paused, pending) = with_session(&conn, |session| {
             let paused = conn.read.borrow().is_paused() && !session.shutting_down();
@@ -79,10 +78,15 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
             after_decrypt(&conn, outcome);
             continue;
         }
-        let (result, bytes) = incoming.read(Vec::with_capacity(size.next())).await;
+        let (result, bytes) = crate::pumps::read_unless_handed_off(&conn, &mut incoming, size.next()).await;
         match result {
             StreamResult::Complete(n) => {
                 size.record(n);
+                if let Some(bulk) = conn.bulk.take() {
+                    // Handed off while this read was in flight: the bulk read decrypts these.
+                    let source = Source::Tls { incoming, received: received_end, carry: bytes };
+                    return bulk.deliver(&conn, source).await;
+                }
                 if !conn.write.borrow().is_lost() {
                     received(&conn, bytes);
                 }
@@ -104,6 +108,16 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
     conn.read_changed.notify_all();
     conn.write_changed.notify_all();
     conn.tls.changed.notify_all();
+    // A bulk read may still come (for the buffered bytes and EOF) while the reader lives.
+    loop {
+        if let Some(bulk) = conn.bulk.take() {
+            return bulk.deliver(&conn, Source::Ended(Ok(()))).await;
+        }
+        if conn.reader_gone.get() {
+            return;
+        }
+        conn.read_changed.notified().await;
+    }
 }
 
 /// What the writing task does next.
