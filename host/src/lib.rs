@@ -19,8 +19,6 @@ mod accept_errors;
 pub mod cli;
 pub mod component_path;
 pub mod error;
-#[cfg(unix)]
-mod fiber_stacks;
 pub mod limits;
 pub mod logging;
 pub mod faults;

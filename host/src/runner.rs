@@ -131,9 +131,6 @@ pub(crate) fn engine(verbose: bool, cache: bool, epoch_interruption: bool) -> Re
         .strategy(Strategy::Cranelift)
         .wasm_component_model(true)
         .epoch_interruption(epoch_interruption);
-    // WASI 0.3 calls each run on a fiber: keep their stacks for reuse (see fiber_stacks).
-    #[cfg(unix)]
-    wasm_config.with_host_stack(std::sync::Arc::new(crate::fiber_stacks::StackPool::default()));
     // File/line numbers in trap backtraces cost DWARF parsing at compile time: only under -v
     // (otherwise wasmtime's default, the WASMTIME_BACKTRACE_DETAILS environment variable).
     if verbose {
