@@ -182,3 +182,53 @@ mod tests {
         );
     }
 }
+
+/// The WIT `error` variant of either streams package (`wasio:streams@0.1.0` or `@0.2.0`:
+/// the same cases, but each generated module has its own types) for an [`Error`]: the one
+/// mapping both providers use. `$wit` is the generated `types` module's path.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! wit_error {
+    ($($wit:ident)::+, $error:expr) => {{
+        use $($wit)::+ as wit;
+        use $crate::error::{Error, Overrun};
+        use $crate::SslErrorKind;
+        match $error {
+            Error::IncompleteRead { partial, expected } => {
+                wit::Error::IncompleteRead(wit::IncompleteRead { partial, expected })
+            }
+            Error::LimitOverrun { kind, consumed } => wit::Error::LimitOverrun(wit::LimitOverrun {
+                message: kind.message().to_string(),
+                consumed: consumed as u64,
+                separator_found: kind == Overrun::SeparatorFound,
+            }),
+            Error::ConnectionReset(_) => wit::Error::ConnectionReset,
+            Error::ConnectionRefused(_) => wit::Error::ConnectionRefused,
+            Error::ConnectionAborted(_) => wit::Error::ConnectionAborted,
+            Error::TimedOut => wit::Error::Timeout,
+            Error::AccessDenied(_) => wit::Error::AccessDenied,
+            Error::AddressInUse(_) => wit::Error::AddressInUse,
+            Error::AddressNotAvailable(_) => wit::Error::AddressNotAvailable,
+            Error::NameUnresolvable(name) => wit::Error::NameUnresolvable(name),
+            Error::Closed(_) => wit::Error::Closed,
+            Error::Busy(_) => wit::Error::Busy,
+            Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
+            Error::NotImplemented(message) => wit::Error::NotImplemented(message.to_string()),
+            Error::Ssl { kind, message } => {
+                let kind = match kind {
+                    SslErrorKind::CertificateVerifyFailed => wit::TlsErrorKind::CertificateVerifyFailed,
+                    SslErrorKind::HostnameMismatch => wit::TlsErrorKind::HostnameMismatch,
+                    SslErrorKind::HandshakeTimeout => wit::TlsErrorKind::HandshakeTimeout,
+                    SslErrorKind::PeerAlert => wit::TlsErrorKind::PeerAlert,
+                    SslErrorKind::Protocol => wit::TlsErrorKind::Protocol,
+                };
+                wit::Error::Tls(wit::TlsError { kind, message })
+            }
+            // The WIT has no variant of their own for these: the message names the cause.
+            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_) | Error::WrongMode(_)) => {
+                wit::Error::Other(error.to_string())
+            }
+            Error::Other(message) => wit::Error::Other(message),
+        }
+    }};
+}

@@ -1,42 +1,16 @@
-//! Between wasio's types, WASI 0.3's and the WIT's. The error mapping mirrors the 0.1.0
-//! provider's (guest/src/provider/convert.rs) over the 0.2.0 package's generated types.
+//! Between wasio's types, WASI 0.3's and the WIT's. The error mapping is the 0.1.0
+//! provider's ([`wasio::wit_error`]) over the 0.2.0 package's generated types.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use wasio::core::DEFAULT_LIMIT;
-use wasio::error::{Error, Overrun};
+use wasio::error::Error;
 use wasip3::sockets::types::{ErrorCode, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress};
 
 use crate::wit;
 
 pub(crate) fn error(error: Error) -> wit::Error {
-    match error {
-        Error::IncompleteRead { partial, expected } => {
-            wit::Error::IncompleteRead(wit::IncompleteRead { partial, expected })
-        }
-        Error::LimitOverrun { kind, consumed } => wit::Error::LimitOverrun(wit::LimitOverrun {
-            message: kind.message().to_string(),
-            consumed: consumed as u64,
-            separator_found: kind == Overrun::SeparatorFound,
-        }),
-        Error::ConnectionReset(_) => wit::Error::ConnectionReset,
-        Error::ConnectionRefused(_) => wit::Error::ConnectionRefused,
-        Error::ConnectionAborted(_) => wit::Error::ConnectionAborted,
-        Error::TimedOut => wit::Error::Timeout,
-        Error::AccessDenied(_) => wit::Error::AccessDenied,
-        Error::AddressInUse(_) => wit::Error::AddressInUse,
-        Error::AddressNotAvailable(_) => wit::Error::AddressNotAvailable,
-        Error::NameUnresolvable(name) => wit::Error::NameUnresolvable(name),
-        Error::Closed(_) => wit::Error::Closed,
-        Error::Busy(_) => wit::Error::Busy,
-        Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
-        Error::NotImplemented(message) => wit::Error::NotImplemented(message.to_string()),
-        Error::Ssl { kind, message } => crate::tls::config::error(kind, message),
-        error @ (Error::TooManyOpenFiles(_)
-        | Error::OutOfMemory(_)
-        | Error::WrongMode(_)) => wit::Error::Other(error.to_string()),
-        Error::Other(message) => wit::Error::Other(message),
-    }
+    wasio::wit_error!(crate::exports::wasio::streams::types, error)
 }
 
 /// A WASI 0.3 socket error as wasio's (asyncio's exception) error.

@@ -4,39 +4,12 @@ use std::net::SocketAddr;
 
 use super::bindings::exports::wasio::streams::types as wit;
 use super::tls::{self, millis};
-use crate::error::{Error, Overrun};
+use crate::error::Error;
 use crate::{net, ConnectOptions, ServerOptions, DEFAULT_LIMIT};
 
 impl From<Error> for wit::Error {
     fn from(error: Error) -> Self {
-        match error {
-            Error::IncompleteRead { partial, expected } => {
-                wit::Error::IncompleteRead(wit::IncompleteRead { partial, expected })
-            }
-            Error::LimitOverrun { kind, consumed } => wit::Error::LimitOverrun(wit::LimitOverrun {
-                message: kind.message().to_string(),
-                consumed: consumed as u64,
-                separator_found: kind == Overrun::SeparatorFound,
-            }),
-            Error::ConnectionReset(_) => wit::Error::ConnectionReset,
-            Error::ConnectionRefused(_) => wit::Error::ConnectionRefused,
-            Error::ConnectionAborted(_) => wit::Error::ConnectionAborted,
-            Error::TimedOut => wit::Error::Timeout,
-            Error::AccessDenied(_) => wit::Error::AccessDenied,
-            Error::AddressInUse(_) => wit::Error::AddressInUse,
-            Error::AddressNotAvailable(_) => wit::Error::AddressNotAvailable,
-            Error::NameUnresolvable(name) => wit::Error::NameUnresolvable(name),
-            Error::Closed(_) => wit::Error::Closed,
-            Error::Busy(_) => wit::Error::Busy,
-            Error::InvalidArgument(message) => wit::Error::InvalidArgument(message),
-            Error::Ssl { kind, message } => tls::error(kind, message),
-            Error::NotImplemented(message) => wit::Error::NotImplemented(message.to_string()),
-            // The WIT has no variant of their own for these: the message names the cause.
-            error @ (Error::TooManyOpenFiles(_) | Error::OutOfMemory(_) | Error::WrongMode(_)) => {
-                wit::Error::Other(error.to_string())
-            }
-            Error::Other(message) => wit::Error::Other(message),
-        }
+        crate::wit_error!(super::bindings::exports::wasio::streams::types, error)
     }
 }
 

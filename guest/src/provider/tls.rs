@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::bindings::exports::wasio::streams::types as wit;
 use crate::error::Error;
-use crate::{SslErrorKind, TlsClientConfig, TlsInfo, TlsServerConfig, TlsUpgrade, TlsVersion};
+use crate::{TlsClientConfig, TlsInfo, TlsServerConfig, TlsUpgrade, TlsVersion};
 
 /// `tls-client-config` as asyncio's client `SSLContext`: `create_default_context()`
 /// (the bundled roots), or `cadata=` when CA certificates are given.
@@ -57,18 +57,6 @@ pub(super) fn info(info: TlsInfo) -> wit::TlsInfo {
         version: info.version,
         alpn_protocol: info.alpn_protocol,
     }
-}
-
-/// `Error::Ssl` as the WIT's `tls` error.
-pub(super) fn error(kind: SslErrorKind, message: String) -> wit::Error {
-    let kind = match kind {
-        SslErrorKind::CertificateVerifyFailed => wit::TlsErrorKind::CertificateVerifyFailed,
-        SslErrorKind::HostnameMismatch => wit::TlsErrorKind::HostnameMismatch,
-        SslErrorKind::HandshakeTimeout => wit::TlsErrorKind::HandshakeTimeout,
-        SslErrorKind::PeerAlert => wit::TlsErrorKind::PeerAlert,
-        SslErrorKind::Protocol => wit::TlsErrorKind::Protocol,
-    };
-    wit::Error::Tls(wit::TlsError { kind, message })
 }
 
 /// A WIT timeout in milliseconds, as the Rust API's.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use wasio::error::Error;
-use wasio::{SslErrorKind, TlsClientConfig, TlsInfo, TlsServerConfig, TlsUpgrade, TlsVersion};
+use wasio::{TlsClientConfig, TlsInfo, TlsServerConfig, TlsUpgrade, TlsVersion};
 
 use crate::wit;
 
@@ -58,18 +58,6 @@ pub(crate) fn info(info: TlsInfo) -> wit::TlsInfo {
         version: info.version,
         alpn_protocol: info.alpn_protocol,
     }
-}
-
-/// `Error::Ssl` as the WIT's `tls` error.
-pub(crate) fn error(kind: SslErrorKind, message: String) -> wit::Error {
-    let kind = match kind {
-        SslErrorKind::CertificateVerifyFailed => wit::TlsErrorKind::CertificateVerifyFailed,
-        SslErrorKind::HostnameMismatch => wit::TlsErrorKind::HostnameMismatch,
-        SslErrorKind::HandshakeTimeout => wit::TlsErrorKind::HandshakeTimeout,
-        SslErrorKind::PeerAlert => wit::TlsErrorKind::PeerAlert,
-        SslErrorKind::Protocol => wit::TlsErrorKind::Protocol,
-    };
-    wit::Error::Tls(wit::TlsError { kind, message })
 }
 
 /// A WIT timeout in milliseconds, as wasio's.
