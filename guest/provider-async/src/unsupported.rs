@@ -1,7 +1,6 @@
 //! What this first 0.2.0 provider does not do yet: named, as `not-implemented`, never a
 //! silent difference from 0.1.0.
 
-use std::time::Duration;
 
 use wasio::tls::arguments;
 
@@ -20,9 +19,7 @@ pub(crate) fn connect_options(host: &str, options: Option<&wit::ConnectOptions>)
     let has_ssl = o.ssl.is_some();
     tls_timeouts(has_ssl, o.ssl_handshake_timeout_ms, o.ssl_shutdown_timeout_ms)?;
     arguments::server_hostname(has_ssl, o.server_hostname.as_deref(), host).map_err(convert::error)?;
-    let unsupported = [
-        (o.happy_eyeballs_delay_ms.is_some(), "connect-options.happy-eyeballs-delay-ms"),
-    ];
+    let unsupported = [(o.happy_eyeballs_delay_ms.is_some(), "connect-options.happy-eyeballs-delay-ms")];
     match unsupported.iter().find(|(set, _)| *set) {
         Some((_, what)) => Err(not_yet(what)),
         None => Ok(()),
@@ -35,6 +32,6 @@ pub(crate) fn tls_timeouts(
     handshake: Option<u32>,
     shutdown: Option<u32>,
 ) -> Result<(), wit::Error> {
-    let millis = |ms: Option<u32>| ms.map(|ms| Duration::from_millis(ms.into()));
+    let millis = wasio::tls::wit_records::millis;
     arguments::timeouts(has_ssl, millis(handshake), millis(shutdown)).map(drop).map_err(convert::error)
 }

@@ -38,7 +38,7 @@ pub(super) fn connect_options(options: Option<wit::ConnectOptions>) -> Result<Co
         local_addr: options.local_address.map(net::from_wasi),
         happy_eyeballs_delay: millis(options.happy_eyeballs_delay_ms),
         timeout: millis(options.timeout_ms),
-        ssl: options.ssl.map(tls::client_config).transpose()?,
+        ssl: options.ssl.as_ref().map(tls::client_config).transpose()?,
         server_hostname: options.server_hostname,
         ssl_handshake_timeout: millis(options.ssl_handshake_timeout_ms),
         ssl_shutdown_timeout: millis(options.ssl_shutdown_timeout_ms),
@@ -55,7 +55,7 @@ pub(super) fn server_options(options: Option<wit::ServerOptions>) -> Result<Serv
         if let Some(start) = options.start_serving {
             result.start_serving = start;
         }
-        result.ssl = options.ssl.map(tls::server_config).transpose()?;
+        result.ssl = options.ssl.as_ref().map(tls::server_config).transpose()?;
         result.ssl_handshake_timeout = millis(options.ssl_handshake_timeout_ms);
         result.ssl_shutdown_timeout = millis(options.ssl_shutdown_timeout_ms);
     }

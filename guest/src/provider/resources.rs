@@ -234,7 +234,7 @@ impl GuestWriter for WriterResource {
             ssl_handshake_timeout: tls::millis(ssl_handshake_timeout_ms),
             ssl_shutdown_timeout: tls::millis(ssl_shutdown_timeout_ms),
         };
-        wait(self.0.start_tls_with(tls::upgrade(config)?, &options))
+        wait(self.0.start_tls_with(tls::upgrade(&config)?, &options))
     }
 
     fn tls_info(&self) -> Option<wit::TlsInfo> {

@@ -20,6 +20,8 @@ mod server_config;
 mod session;
 mod upgrade;
 mod verifier;
+#[doc(hidden)]
+pub mod wit_records;
 
 pub use client_config::{TlsClientConfig, TlsVersion};
 pub use failure::SslErrorKind;
