@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod driver;
+pub mod line_clients;
 pub mod over;
 pub mod peer;
 pub mod provider;
