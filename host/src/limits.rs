@@ -258,16 +258,22 @@ pub struct BusyTooLong {
 
 /// Installs the busy check on a store. The engine must have epoch interruption on and
 /// a [`Ticker`] running.
+///
+/// Without `--max-busy` no call hook is installed: the hook runs on every crossing
+/// between wasm and the host (a WASI 0.3 guest makes a dozen per echoed line), and its
+/// clock read was a few percent of a composed echo's CPU for nothing.
 pub fn watch_busy<T: Send + 'static>(store: &mut Store<T>, clock: fn(&mut T) -> &mut BusyClock) {
-    store.call_hook(move |mut ctx, hook| {
-        let clock = clock(ctx.data_mut());
-        match hook {
-            CallHook::ReturningFromHost if clock.returning_from_tick => clock.returning_from_tick = false,
-            CallHook::ReturningFromHost | CallHook::CallingWasm => clock.in_wasm_since = Instant::now(),
-            _ => {}
-        }
-        Ok(())
-    });
+    if clock(store.data_mut()).max_busy.is_some() {
+        store.call_hook(move |mut ctx, hook| {
+            let clock = clock(ctx.data_mut());
+            match hook {
+                CallHook::ReturningFromHost if clock.returning_from_tick => clock.returning_from_tick = false,
+                CallHook::ReturningFromHost | CallHook::CallingWasm => clock.in_wasm_since = Instant::now(),
+                _ => {}
+            }
+            Ok(())
+        });
+    }
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |mut ctx| {
         let clock = clock(ctx.data_mut());
