@@ -5,6 +5,7 @@
 
 mod support;
 
+mod call_floor;
 mod chat_flood;
 mod compose;
 mod compose_async;

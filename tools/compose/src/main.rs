@@ -1,8 +1,8 @@
-//! `compose --plug PROVIDER.wasm CONSUMER.wasm -o OUT.wasm`
+//! `compose --plug PROVIDER.wasm CONSUMER.wasm -o OUT.wasm [--interface NAME]`
 //!
-//! Plugs the provider component's `wasio:streams/types` export into the consumer
-//! component's import of it (wac-graph, as `wac plug` does) and writes the composed
-//! component, then checks that what is left to import is WASI only, so any WASI 0.2
+//! Plugs the provider component's `wasio:streams/types` export (or the interface named)
+//! into the consumer component's import of it (wac-graph, as `wac plug` does) and writes
+//! the composed component, then checks that what is left to import is WASI only, so any WASI 0.2
 //! runtime can run it.
 
 mod imports;
@@ -26,6 +26,9 @@ struct Args {
     /// Where to write the composed component.
     #[arg(short, long, value_name = "OUT.wasm")]
     output: PathBuf,
+    /// The interface plugged, without its version (bench/call-floor plugs its own).
+    #[arg(long, value_name = "NAME", default_value = plug::STREAMS_INTERFACE)]
+    interface: String,
 }
 
 fn main() -> ExitCode {
@@ -39,7 +42,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let composed = plug::plug_streams(&args.provider, &args.consumer)?;
+    let composed = plug::plug_interface(&args.interface, &args.provider, &args.consumer)?;
     imports::check_only_wasi(&composed).with_context(|| format!("composing {}", args.consumer.display()))?;
     std::fs::write(&args.output, &composed).with_context(|| format!("writing {}", args.output.display()))?;
     Ok(())
