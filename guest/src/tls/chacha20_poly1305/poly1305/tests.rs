@@ -84,7 +84,7 @@ which are addressed to";
     }
 }
 
-/// Every length around the scalar/paired boundary and the AEAD's three-part layout.
+/// Every length up to past the scalar/interleaved boundary, and the AEAD's three-part layout.
 #[test]
 fn matches_the_poly1305_crate_for_every_length() {
     let mut rng = fastrand::Rng::with_seed(1305);
