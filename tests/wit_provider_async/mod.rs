@@ -4,7 +4,8 @@
 //!
 //! One file per concept: `concurrency` (calls from one consumer all progress: a read and a
 //! write on one connection, 200 connections at once), `reads` (asyncio's errors as
-//! values), `connect_options`, `server` (and asyncio's Server lifecycle), `stdio`, `cancellation` (what wasmtime 48 does with a call future the host
+//! values), `connect_options`, `server` (and asyncio's Server lifecycle), `server_close` (what
+//! `close` leaves to `accept`), `stdio`, `cancellation` (what wasmtime 48 does with a call future the host
 //! drops; a guest consumer's dropped call), `bulk_read` and `bulk_write` (the
 //! `stream<u8>` paths), `tls` (TLS against tokio-rustls peers), with `host_streams`, the
 //! host's ends of those streams.
@@ -29,6 +30,7 @@ mod reader;
 mod reads;
 mod regressions;
 mod server;
+mod server_close;
 mod stdio;
 mod tls;
 mod writer;

@@ -16,6 +16,7 @@
 //! [`WriteBuffer`]: wasio::core::WriteBuffer
 //! [`Separators`]: wasio::core::Separators
 
+mod accept_task;
 mod bulk_read;
 mod bulk_write;
 mod connection;

@@ -1,86 +1,121 @@
-//! The `server` resource: asyncio's Server, one listening socket per resolved address,
-//! connections taken by `accept` from the socket's `stream<tcp-socket>`; the clients it
-//! accepted, for `close-clients`, `abort-clients` and `wait-closed`.
+//! The `server` resource: asyncio's Server, one listening socket per resolved address.
+//! As asyncio's loop does, the server takes connections in as they come
+//! ([`crate::accept_task`], at most a backlog's worth ahead of the consumer), so that
+//! `close` stops listening but leaves the connections already taken in (and, over TLS,
+//! those in their handshake) to `accept`; the clients it took in, for `close-clients`,
+//! `abort-clients` and `wait-closed`.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 
 use wasio::error::Error;
 use wasio::runtime::Notify;
-use wasip3::sockets::types::{ErrorCode, IpAddressFamily, TcpSocket};
+use wasip3::sockets::types::{IpAddressFamily, TcpSocket};
 use wasip3::wit_bindgen::StreamReader;
 
+use crate::accept_task;
 use crate::connection::{self, Connection};
 use crate::convert;
-use crate::tls::handshake::ServerTls;
+use crate::tls::server::ServerTls;
 use crate::wit;
 
+/// asyncio's default listen backlog; also how many connections are taken in ahead of
+/// `accept` when the options do not say.
+const DEFAULT_BACKLOG: u32 = 100;
+
 pub struct Server {
-    /// The bound sockets, with the stream of their accepted connections once listening.
+    shared: Rc<Shared>,
+}
+
+/// The server's state, shared with its accept tasks and its TLS handshakes.
+pub(crate) struct Shared {
+    /// Bound sockets no accept task has taken yet (with their stream once listening).
     listeners: RefCell<Vec<Listener>>,
     addresses: Vec<SocketAddr>,
-    limit: usize,
-    serving: Cell<bool>,
-    closed: Cell<bool>,
-    /// Serving started or stopped, or an accept gave its stream back.
-    changed: Notify,
-    /// Every connection `accept` returned (gone ones are pruned as they are met).
-    clients: RefCell<Vec<Weak<Connection>>>,
-    /// `ssl`: each accepted connection's handshake runs in a task of its own.
+    pub(crate) limit: usize,
+    /// At most this many connections taken in and not yet returned by `accept`.
+    backlog: usize,
     tls: Option<ServerTls>,
+    serving: Cell<bool>,
+    pub(crate) closed: Cell<bool>,
+    /// The resource is gone: what is taken in from now on is aborted.
+    gone: Cell<bool>,
+    /// Accept tasks running.
+    listening: Cell<usize>,
+    /// Taken in, in order, for `accept`: a connection, or an accept's failure.
+    queue: RefCell<VecDeque<Result<Rc<Connection>, wit::Error>>>,
+    /// Taken in, TLS handshake under way: they join the queue once it completes.
+    handshaking: Cell<usize>,
+    /// For `accept` and `wait-closed`: the queue grew, a handshake ended, serving
+    /// started or stopped, an accept task ended.
+    pub(crate) changed: Notify,
+    /// For the accept tasks: the queue shrank, or the server closed.
+    pub(crate) room: Notify,
+    /// Every connection taken in (gone ones are pruned as they are met).
+    clients: RefCell<Vec<Weak<Connection>>>,
 }
 
-struct Listener {
-    /// `None` before `listen`, and while an `accept` has it out.
-    accepted: Option<StreamReader<TcpSocket>>,
+pub(crate) struct Listener {
+    /// `None` before `listen`.
+    pub(crate) accepted: Option<StreamReader<TcpSocket>>,
     /// Kept after the stream: the stream goes first.
-    socket: TcpSocket,
+    pub(crate) socket: TcpSocket,
+    pub(crate) address: SocketAddr,
 }
 
-/// asyncio.start_server for plain TCP.
+/// asyncio.start_server.
 pub(crate) async fn start(
     host: &str,
     port: u16,
     options: Option<wit::ServerOptions>,
 ) -> Result<Server, wit::Error> {
     // As in asyncio, a limit of 0 is not refused here: each connection fails as it is
-    // accepted (see `accept`).
+    // taken in (see `accept_task`).
     let limit = match options.as_ref().and_then(|o| o.limit) {
         Some(0) => 0,
         limit => convert::limit(limit)?,
     };
     let tls = ServerTls::from_options(options.as_ref())?;
+    let backlog = options.as_ref().and_then(|o| o.backlog);
     let mut listeners = Vec::new();
     let mut addresses = Vec::new();
     for ip in connection::resolve(host).await? {
         let family = if ip.is_ipv4() { IpAddressFamily::Ipv4 } else { IpAddressFamily::Ipv6 };
         let socket = TcpSocket::create(family).map_err(convert::socket_wit_error)?;
         socket.bind(convert::to_wasi(SocketAddr::new(ip, port))).map_err(convert::socket_wit_error)?;
-        if let Some(backlog) = options.as_ref().and_then(|o| o.backlog) {
+        if let Some(backlog) = backlog {
             let _ = socket.set_listen_backlog_size(backlog.into());
         }
-        let local = socket.get_local_address().map_err(convert::socket_wit_error)?;
-        addresses.push(convert::from_wasi(local));
-        listeners.push(Listener { accepted: None, socket });
+        let address = convert::from_wasi(socket.get_local_address().map_err(convert::socket_wit_error)?);
+        addresses.push(address);
+        listeners.push(Listener { accepted: None, socket, address });
     }
-    let server = Server {
+    let shared = Rc::new(Shared {
         listeners: RefCell::new(listeners),
         addresses,
         limit,
+        backlog: backlog.unwrap_or(DEFAULT_BACKLOG).max(1) as usize,
+        tls,
         serving: Cell::new(false),
         closed: Cell::new(false),
+        gone: Cell::new(false),
+        listening: Cell::new(0),
+        queue: RefCell::new(VecDeque::new()),
+        handshaking: Cell::new(0),
         changed: Notify::new(),
+        room: Notify::new(),
         clients: RefCell::new(Vec::new()),
-        tls,
-    };
+    });
     if options.as_ref().and_then(|o| o.start_serving) != Some(false) {
-        server.listen()?;
+        shared.listen()?;
+        shared.start_accepting();
     }
-    Ok(server)
+    Ok(Server { shared })
 }
 
-impl Server {
+impl Shared {
     /// Starts listening on every socket (asyncio's `start_serving`).
     fn listen(&self) -> Result<(), wit::Error> {
         for listener in self.listeners.borrow_mut().iter_mut() {
@@ -91,33 +126,87 @@ impl Server {
         Ok(())
     }
 
-    fn not_serving() -> wit::Error {
-        convert::error(Error::invalid_argument("the server is not serving"))
+    /// Spawns an accept task for each listening socket that has none, in the calling
+    /// async export's task (a sync call such as `start-serving` cannot spawn: its
+    /// sockets' tasks start with the server's next async call).
+    fn start_accepting(self: &Rc<Self>) {
+        let listening: Vec<Listener> = {
+            let mut listeners = self.listeners.borrow_mut();
+            let (listening, bound) = listeners.drain(..).partition(|l| l.accepted.is_some());
+            *listeners = bound;
+            listening
+        };
+        for listener in listening {
+            self.listening.set(self.listening.get() + 1);
+            drop(wasip3::spawn_local(accept_task::run(self.clone(), listener)));
+        }
     }
 
-    /// The next connection from the (first) listening socket.
-    async fn next_socket(&self) -> Result<TcpSocket, wit::Error> {
-        // One listener is enough for this provider (one address per server); accepts that
-        // come while one waits on it queue behind it.
-        let mut lent = loop {
-            if self.closed.get() || !self.serving.get() {
-                return Err(Server::not_serving());
+    /// Room to take one more in: fewer than the backlog waiting for `accept`, and no
+    /// accept failure the consumer has not been told of (it decides whether to pause,
+    /// as asyncio's loop does; retrying at once would spin).
+    pub(crate) fn has_room(&self) -> bool {
+        let queue = self.queue.borrow();
+        queue.len() + self.handshaking.get() < self.backlog && !queue.iter().any(Result::is_err)
+    }
+
+    /// A connection taken in (its pumps running), or an accept's failure.
+    pub(crate) fn taken_in(self: &Rc<Self>, taken: Result<Rc<Connection>, wit::Error>) {
+        if let Ok(conn) = &taken {
+            self.clients.borrow_mut().push(Rc::downgrade(conn));
+            if let Some(tls) = &self.tls {
+                return tls.start_handshake(self.clone(), conn.clone());
             }
-            let taken = self.listeners.borrow_mut().first_mut().and_then(|l| l.accepted.take());
-            match taken {
-                Some(accepted) => break Lent { server: self, accepted: Some(accepted) },
-                None => self.changed.notified().await,
+        }
+        self.enqueue(taken);
+    }
+
+    fn enqueue(&self, taken: Result<Rc<Connection>, wit::Error>) {
+        match taken {
+            Ok(conn) if self.gone.get() => conn.abort(),
+            taken => self.queue.borrow_mut().push_back(taken),
+        }
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn handshake_started(&self) {
+        self.handshaking.set(self.handshaking.get() + 1);
+    }
+
+    /// A handshake ended: a completed one's connection joins the queue.
+    pub(crate) fn handshake_ended(&self, conn: Rc<Connection>, completed: bool) {
+        self.handshaking.set(self.handshaking.get() - 1);
+        if completed {
+            self.enqueue(Ok(conn));
+        } else {
+            self.changed.notify_all();
+            self.room.notify_all();
+        }
+    }
+
+    /// An accept task ended (the server closed, or its listening stream ended).
+    pub(crate) fn stopped_listening(&self) {
+        self.listening.set(self.listening.get() - 1);
+        self.changed.notify_all();
+    }
+
+    /// Completes once the server is closed.
+    pub(crate) async fn closing(&self) {
+        loop {
+            let changed = self.room.notified();
+            if self.closed.get() {
+                return;
             }
-        };
-        // `close` ends a waiting accept (the listening socket is gone).
-        let closed = async {
-            while !self.closed.get() {
-                self.changed.notified().await;
-            }
-        };
-        let next = crate::race::until(lent.accepted.as_mut().expect("lent").next(), closed).await;
-        drop(lent);
-        next.ok_or_else(Server::not_serving)?.ok_or(wit::Error::Closed)
+            changed.await;
+        }
+    }
+
+    fn close(&self) {
+        self.closed.set(true);
+        self.serving.set(false);
+        self.listeners.borrow_mut().clear();
+        self.changed.notify_all();
+        self.room.notify_all();
     }
 
     /// The live clients.
@@ -128,86 +217,46 @@ impl Server {
     }
 }
 
-/// Why what the listen stream yielded is not a connection.
-enum Failure {
-    /// The peer reset or aborted before it was accepted, or just after: asyncio skips
-    /// such an accept (ECONNABORTED) or serves a connection that fails at once.
-    PeerGone,
-    /// The accept failed (out of descriptors, ...): the consumer is told, so that it
-    /// pauses accepting as asyncio does (an accept loop that retried at once would spin,
-    /// wasmtime-wasi handing out a failed socket per attempt, until the store ran out of
-    /// handles: a trap).
-    Error(Error),
+fn not_serving() -> wit::Error {
+    convert::error(Error::invalid_argument("the server is not serving"))
 }
 
-/// Whether `socket`, just out of the listen stream, is a failed accept: wasmtime-wasi 48
-/// hands one out as a socket already closed with the error, which its `get-remote-address`
-/// reports at once; the host names a descriptor shortage
-/// `other(new-socket-limit: too many open files (EMFILE))` (host/src/accept_errors/p3_accepts.rs).
-fn accept_failure(socket: &TcpSocket, address: Option<&SocketAddr>) -> Option<Failure> {
-    let code = socket.get_remote_address().err()?;
-    let detail = || address.map_or_else(|| "accept".to_string(), |a| format!("accept on {a}"));
-    Some(match code {
-        // `invalid-state`: accepted, then reset before this asked (getpeername's ENOTCONN).
-        ErrorCode::ConnectionReset
-        | ErrorCode::ConnectionAborted
-        | ErrorCode::ConnectionBroken
-        | ErrorCode::InvalidState => Failure::PeerGone,
-        ErrorCode::Other(Some(text)) if text.starts_with("new-socket-limit") => {
-            Failure::Error(Error::TooManyOpenFiles(detail()))
-        }
-        code => Failure::Error(convert::socket_error(code)),
-    })
-}
-
-/// The accepted-connection stream, lent to one `accept`; given back however the accept
-/// ends (cancelled too), for the next one.
-struct Lent<'a> {
-    server: &'a Server,
-    accepted: Option<StreamReader<TcpSocket>>,
-}
-
-impl Drop for Lent<'_> {
+impl Drop for Server {
+    /// The listening sockets close; connections taken in that no `accept` will return
+    /// any more are aborted (no reader or writer can close them).
     fn drop(&mut self) {
-        if let Some(listener) = self.server.listeners.borrow_mut().first_mut() {
-            if !self.server.closed.get() {
-                listener.accepted = self.accepted.take();
-            }
-        }
-        self.server.changed.notify_all();
+        self.shared.gone.set(true);
+        self.shared.close();
+        let unreturned: Vec<_> = self.shared.queue.borrow_mut().drain(..).collect();
+        unreturned.into_iter().flatten().for_each(|conn| conn.abort());
     }
 }
 
 impl wit::GuestServer for Server {
     async fn accept(&self) -> Result<(wit::Reader, wit::Writer), wit::Error> {
+        let shared = &self.shared;
+        if shared.serving.get() && !shared.closed.get() {
+            shared.start_accepting();
+        }
         let conn = loop {
-            if let Some(conn) = self.tls.as_ref().and_then(ServerTls::take_ready) {
-                break conn;
+            let changed = shared.changed.notified();
+            let next = shared.queue.borrow_mut().pop_front();
+            if let Some(next) = next {
+                shared.room.notify_all();
+                break next?;
             }
-            let socket = match &self.tls {
-                // A handshake that completes meanwhile ends the wait for a socket.
-                Some(tls) => match crate::race::until(self.next_socket(), tls.handshake_completed()).await {
-                    Some(socket) => socket?,
-                    None => continue,
-                },
-                None => self.next_socket().await?,
-            };
-            match accept_failure(&socket, self.addresses.first()) {
-                None => {}
-                Some(Failure::PeerGone) => continue,
-                Some(Failure::Error(error)) => return Err(convert::error(error)),
+            // Taken in but still in its handshake: returned once it completes, even
+            // after `close`.
+            if shared.handshaking.get() == 0 {
+                if shared.closed.get() || !shared.serving.get() {
+                    return Err(not_serving());
+                }
+                if shared.listening.get() == 0 {
+                    return Err(wit::Error::Closed); // every listening stream ended
+                }
             }
-            if self.limit == 0 {
-                continue; // asyncio's StreamReader(limit=0) fails: the connection is closed
-            }
-            let conn = Connection::start(socket, self.limit)?;
-            match &self.tls {
-                // Returned by an `accept` once its handshake completed.
-                Some(tls) => tls.start_handshake(conn),
-                None => break conn,
-            }
+            changed.await;
         };
-        self.clients.borrow_mut().push(Rc::downgrade(&conn));
         Ok((
             wit::Reader::new(crate::reader::Reader::new(conn.clone())),
             wit::Writer::new(crate::writer::Writer::new(conn)),
@@ -215,49 +264,53 @@ impl wit::GuestServer for Server {
     }
 
     fn start_serving(&self) -> Result<(), wit::Error> {
-        if self.closed.get() {
+        if self.shared.closed.get() {
             return Err(wit::Error::Closed);
         }
-        if !self.serving.get() {
-            self.listen()?;
+        if !self.shared.serving.get() {
+            self.shared.listen()?;
         }
         Ok(())
     }
 
     fn is_serving(&self) -> bool {
-        self.serving.get() && !self.closed.get()
+        self.shared.serving.get() && !self.shared.closed.get()
     }
 
     fn sockets(&self) -> Vec<wit::IpSocketAddress> {
-        if self.closed.get() {
+        if self.shared.closed.get() {
             return Vec::new();
         }
-        self.addresses.iter().copied().map(convert::to_wasi).collect()
+        self.shared.addresses.iter().copied().map(convert::to_wasi).collect()
     }
 
-    /// Not yet as the WIT says: connections the system completed but no `accept` took
-    /// go with the listening socket instead of being taken in first.
+    /// Stops listening; what was taken in stays for `accept` (see the module's doc).
     fn close(&self) {
-        self.closed.set(true);
-        self.serving.set(false);
-        self.listeners.borrow_mut().clear();
-        self.changed.notify_all();
+        self.shared.close();
     }
 
     fn close_clients(&self) {
-        self.clients().iter().for_each(|client| client.close());
+        self.shared.clients().iter().for_each(|client| client.close());
     }
 
     fn abort_clients(&self) {
-        self.clients().iter().for_each(|client| client.abort());
+        self.shared.clients().iter().for_each(|client| client.abort());
     }
 
     async fn wait_closed(&self) {
-        while !self.closed.get() {
-            self.changed.notified().await;
+        let shared = &self.shared;
+        if shared.serving.get() && !shared.closed.get() {
+            shared.start_accepting();
+        }
+        loop {
+            let changed = shared.changed.notified();
+            if shared.closed.get() {
+                break;
+            }
+            changed.await;
         }
         // Then each client until its connection is closed (its writing task ended).
-        while let Some(open) = self.clients().into_iter().find(|client| !client.write_done.get()) {
+        while let Some(open) = shared.clients().into_iter().find(|client| !client.write_done.get()) {
             open.write_changed.notified().await;
         }
     }

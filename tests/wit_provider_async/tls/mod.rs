@@ -47,7 +47,7 @@ fn client_config(ca_pem: &str) -> TlsClientConfig {
     }
 }
 
-fn server_config(pki: &TestPki) -> TlsServerConfig {
+pub(super) fn server_config(pki: &TestPki) -> TlsServerConfig {
     TlsServerConfig {
         certificate_chain: pki.cert_pem.as_bytes().to_vec(),
         private_key: pki.key_pem.as_bytes().to_vec(),

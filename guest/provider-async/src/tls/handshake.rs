@@ -1,16 +1,12 @@
-//! Putting a connection under TLS: `open-connection` and `accept` with `ssl` (the
-//! handshake completes before the connection is handed out, as asyncio's does) and
-//! `writer.start-tls` on a live connection.
+//! Putting a connection under TLS: `open-connection` with `ssl` (the handshake completes
+//! before the connection is handed out, as asyncio's does; a server's side is
+//! [`super::server`]) and `writer.start-tls` on a live connection.
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
-use std::time::Duration;
 
 use wasio::core::{FlowControl, Step};
 use wasio::error::Error;
-use wasio::runtime::Notify;
-use wasio::tls::{arguments, handshake_timeout, TlsServerConfig, TlsSession};
+use wasio::tls::{arguments, handshake_timeout, TlsSession};
 use wasio::StartTlsOptions;
 
 use super::{config, pumps};
@@ -38,67 +34,6 @@ pub(crate) fn client_session(
     let mut session = TlsSession::client(&client, name, handshake).map_err(convert::error)?;
     session.set_shutdown_timeout(shutdown);
     Ok(Some(session))
-}
-
-/// A server's TLS: each accepted connection's session is made from it, and its
-/// handshake runs in a task of its own, so a client that stalls its handshake holds up
-/// no other (asyncio's handshakes run side by side too); `accept` returns the
-/// connections whose handshake completed, in that order.
-pub(crate) struct ServerTls {
-    config: TlsServerConfig,
-    handshake: Duration,
-    shutdown: Duration,
-    ready: Rc<Ready>,
-}
-
-/// Connections whose handshake completed, for the next `accept`.
-#[derive(Default)]
-struct Ready {
-    connections: RefCell<VecDeque<Rc<Connection>>>,
-    arrived: Notify,
-}
-
-impl ServerTls {
-    /// What `server-options` ask for, with asyncio's checks; `None` for plain TCP.
-    pub(crate) fn from_options(
-        options: Option<&wit::ServerOptions>,
-    ) -> Result<Option<ServerTls>, wit::Error> {
-        let Some(o) = options else { return Ok(None) };
-        let (handshake, shutdown) = arguments::timeouts(
-            o.ssl.is_some(),
-            config::millis(o.ssl_handshake_timeout_ms),
-            config::millis(o.ssl_shutdown_timeout_ms),
-        )
-        .map_err(convert::error)?;
-        let Some(ssl) = &o.ssl else { return Ok(None) };
-        let config = config::server_config(ssl).map_err(convert::error)?;
-        Ok(Some(ServerTls { config, handshake, shutdown, ready: Rc::default() }))
-    }
-
-    /// Starts an accepted connection's handshake in a task of its own; a failed one
-    /// closes the connection (asyncio logs it and goes on serving).
-    pub(crate) fn start_handshake(&self, conn: Rc<Connection>) {
-        let Ok(mut session) = TlsSession::server(&self.config, self.handshake) else { return conn.abort() };
-        session.set_shutdown_timeout(self.shutdown);
-        install(&conn, session, Vec::new());
-        let ready = self.ready.clone();
-        drop(wasip3::spawn_local(async move {
-            if complete(&conn).await.is_ok() {
-                ready.connections.borrow_mut().push_back(conn);
-                ready.arrived.notify_all();
-            }
-        }));
-    }
-
-    /// The oldest connection whose handshake completed.
-    pub(crate) fn take_ready(&self) -> Option<Rc<Connection>> {
-        self.ready.connections.borrow_mut().pop_front()
-    }
-
-    /// Completes when a handshake completes.
-    pub(crate) async fn handshake_completed(&self) {
-        self.ready.arrived.notified().await
-    }
 }
 
 /// Hands the connection to `session`: its pumps go over to TLS; `unread` (bytes the

@@ -3,13 +3,15 @@
 //! write watermarks) between a connection's core state and its socket streams. This
 //! module only moves the bytes: [`pumps`] are the connection's reading and writing
 //! tasks over TLS, [`handshake`] completes a handshake within its timeout and upgrades a
-//! live connection (`start-tls`), [`bulk`] decrypts a bulk read (`into-stream`),
+//! live connection (`start-tls`), [`server`] runs a server's handshakes, [`bulk`]
+//! decrypts a bulk read (`into-stream`),
 //! [`config`] maps the WIT's records.
 
 pub(crate) mod bulk;
 pub(crate) mod config;
 pub(crate) mod handshake;
 pub(crate) mod pumps;
+pub(crate) mod server;
 
 use std::cell::{Cell, RefCell};
 
