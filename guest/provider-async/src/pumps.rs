@@ -26,7 +26,7 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
         }
         // Paused (over 2 x limit) until a read consumes or waits, or `into-stream`.
         if conn.read.borrow().is_paused() {
-            conn.read_changed.notified().await;
+            conn.reading_task.notified().await;
             continue;
         }
         let (result, bytes) = read_unless_handed_off(&conn, &mut incoming, size.next()).await;
@@ -59,7 +59,7 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
         if conn.reader_gone.get() {
             return;
         }
-        conn.read_changed.notified().await;
+        conn.reading_task.notified().await;
     }
 }
 
@@ -74,7 +74,7 @@ pub(crate) async fn read_unless_handed_off(
     let mut read = std::pin::pin!(incoming.read(Vec::with_capacity(size)));
     let finished = futures_lite::future::or(async { Some(read.as_mut().await) }, async {
         while conn.bulk.borrow().is_none() {
-            conn.read_changed.notified().await;
+            conn.reading_task.notified().await;
         }
         None
     })

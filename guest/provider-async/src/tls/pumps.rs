@@ -70,7 +70,8 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
             (paused, session.has_pending_input())
         });
         if paused {
-            conn.read_changed.notified().await;
+            // Until the pause is lifted or the shutdown begins (close_notify sent).
+            crate::race::until(conn.reading_task.notified(), conn.tls.changed.notified()).await;
             continue;
         }
         if pending {
@@ -116,7 +117,7 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
         if conn.reader_gone.get() {
             return;
         }
-        conn.read_changed.notified().await;
+        conn.reading_task.notified().await;
     }
 }
 
