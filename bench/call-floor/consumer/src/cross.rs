@@ -42,6 +42,32 @@ pub fn take_list(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
     })
 }
 
+pub fn take_list_sync(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        let data = vec![0x5a; PAYLOAD];
+        for _ in 0..n {
+            let length = calls::take_list_sync(&data);
+            assert_eq!(length as usize, PAYLOAD);
+        }
+    })
+}
+
+pub fn give_list(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        for _ in 0..n {
+            assert_eq!(calls::give_list(PAYLOAD as u32).await.len(), PAYLOAD);
+        }
+    })
+}
+
+pub fn give_list_sync(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        for _ in 0..n {
+            assert_eq!(calls::give_list_sync(PAYLOAD as u32).len(), PAYLOAD);
+        }
+    })
+}
+
 /// `n` chunks written into a stream that the provider's `sink` reads.
 pub fn stream_write(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(async move {

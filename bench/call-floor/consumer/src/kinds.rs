@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use crate::{cross, local};
 
-/// Bytes per `take-list` argument and per stream chunk: an echoed line's size.
+/// Bytes per `take-list` argument, `give-list` result and stream chunk: an echoed line's size.
 pub const PAYLOAD: usize = 100;
 
 /// `n` operations of one kind, one after another.
@@ -45,6 +45,12 @@ pub const KINDS: &[Kind] = &[
     Kind { name: "add-after-yield", place: Place::Local, run: local::add_after_yield, concurrent: true },
     Kind { name: "take-list-100", place: Place::Cross, run: cross::take_list, concurrent: true },
     Kind { name: "take-list-100", place: Place::Local, run: local::take_list, concurrent: true },
+    Kind { name: "take-list-sync-100", place: Place::Cross, run: cross::take_list_sync, concurrent: false },
+    Kind { name: "take-list-sync-100", place: Place::Local, run: local::take_list_sync, concurrent: false },
+    Kind { name: "give-list-100", place: Place::Cross, run: cross::give_list, concurrent: true },
+    Kind { name: "give-list-100", place: Place::Local, run: local::give_list, concurrent: true },
+    Kind { name: "give-list-sync-100", place: Place::Cross, run: cross::give_list_sync, concurrent: false },
+    Kind { name: "give-list-sync-100", place: Place::Local, run: local::give_list_sync, concurrent: false },
     Kind { name: "stream-write-100", place: Place::Cross, run: cross::stream_write, concurrent: true },
     Kind { name: "stream-write-100", place: Place::Local, run: local::stream_write, concurrent: true },
     Kind { name: "stream-read-100", place: Place::Cross, run: cross::stream_read, concurrent: true },

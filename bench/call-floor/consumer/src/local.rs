@@ -29,6 +29,21 @@ async fn take_list_body(data: Vec<u8>) -> u32 {
     data.len() as u32
 }
 
+#[inline(never)]
+fn take_list_sync_body(data: Vec<u8>) -> u32 {
+    data.len() as u32
+}
+
+#[inline(never)]
+async fn give_list_body(length: u32) -> Vec<u8> {
+    vec![0x5a; length as usize]
+}
+
+#[inline(never)]
+fn give_list_sync_body(length: u32) -> Vec<u8> {
+    vec![0x5a; length as usize]
+}
+
 pub fn add(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(async move {
         for i in 0..n {
@@ -59,6 +74,32 @@ pub fn take_list(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
         for _ in 0..n {
             let length = take_list_body(black_box(data.clone())).await;
             assert_eq!(length as usize, PAYLOAD);
+        }
+    })
+}
+
+pub fn take_list_sync(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        let data = vec![0x5a; PAYLOAD];
+        for _ in 0..n {
+            let length = take_list_sync_body(black_box(data.clone()));
+            assert_eq!(length as usize, PAYLOAD);
+        }
+    })
+}
+
+pub fn give_list(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        for _ in 0..n {
+            assert_eq!(give_list_body(black_box(PAYLOAD as u32)).await.len(), PAYLOAD);
+        }
+    })
+}
+
+pub fn give_list_sync(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        for _ in 0..n {
+            assert_eq!(give_list_sync_body(black_box(PAYLOAD as u32)).len(), PAYLOAD);
         }
     })
 }

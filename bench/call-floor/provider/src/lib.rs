@@ -32,6 +32,18 @@ impl Guest for Provider {
         data.len() as u32
     }
 
+    fn take_list_sync(data: Vec<u8>) -> u32 {
+        data.len() as u32
+    }
+
+    async fn give_list(length: u32) -> Vec<u8> {
+        vec![0x5a; length as usize]
+    }
+
+    fn give_list_sync(length: u32) -> Vec<u8> {
+        vec![0x5a; length as usize]
+    }
+
     async fn sink(mut data: StreamReader<u8>, chunk: u32) -> u64 {
         let mut total = 0u64;
         let mut buffer = Vec::with_capacity(chunk as usize);
