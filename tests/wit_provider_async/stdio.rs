@@ -40,20 +40,48 @@ async fn stdin_reads_lines_to_eof_with_its_limit() {
     assert!(at_eof);
 }
 
+/// `into-stream` before any read (the reader's pump runs from `stdin-reader` on, as
+/// asyncio's pipe transport reads at once): forwarded to stdout with `write-stream`,
+/// every byte of stdin comes out in order. A limit of 1 KiB: the pump has paused long
+/// before the hand-off, which sends the paused bytes first and reads on.
 #[tokio::test]
-async fn stdin_into_stream_needs_a_read_first_and_a_bad_limit_is_refused() {
+async fn stdin_into_stream_before_any_read_carries_every_byte_in_order() {
+    const TOTAL: usize = 300_007;
+    let stdin = super::host_streams::pattern(0, TOTAL);
+    let mut p = provider_with_stdin(&stdin).await;
+    let (taken, ended) = within(
+        "stdin-reader, into-stream at once, write-stream to stdout, close",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let reader = ok(api.call_stdin_reader(acc, Some(1024)).await?)?;
+            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let ended = super::host_streams::deliver(acc, end);
+            let writer = ok(api.call_stdout_writer(acc).await?)?;
+            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
+            api.writer().call_close(acc, writer).await?;
+            ok(api.writer().call_wait_closed(acc, writer).await?)?;
+            Ok((taken, ended.await?))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(ended.is_ok(), "the bulk read ends well at stdin's EOF: {ended:?}");
+    assert_eq!(taken, TOTAL as u64, "write-stream's count");
+    let stdout = p.captured_stdout().unwrap();
+    assert_eq!(stdout.len(), TOTAL, "every byte of stdin");
+    super::host_streams::check_pattern(0, &stdout).unwrap();
+}
+
+#[tokio::test]
+async fn a_stdin_limit_of_0_is_refused() {
     let mut p = provider_with_stdin(b"data").await;
-    let (before_a_read, bad_limit) = p
+    let bad_limit = p
         .run(async move |acc, api| -> wasmtime::Result<_> {
-            let reader = ok(api.call_stdin_reader(acc, None).await?)?;
-            let before_a_read = api.reader().call_into_stream(acc, reader).await?.map(|_| ());
-            let bad_limit = api.call_stdin_reader(acc, Some(0)).await?.map(|_| ());
-            Ok((before_a_read, bad_limit))
+            Ok(api.call_stdin_reader(acc, Some(0)).await?.map(|_| ()))
         })
         .await
         .unwrap()
         .unwrap();
-    assert!(matches!(before_a_read, Err(Error::NotImplemented(_))), "{before_a_read:?}");
     assert!(matches!(bad_limit, Err(Error::InvalidArgument(_))), "{bad_limit:?}");
 }
 

@@ -81,8 +81,9 @@ impl wit::Guest for Provider {
         server::start(&host, port, options).await.map(wit::Server::new)
     }
 
-    fn stdin_reader(limit: Option<u64>) -> Result<wit::Reader, wit::Error> {
+    async fn stdin_reader(limit: Option<u64>) -> Result<wit::Reader, wit::Error> {
         let conn = stdio::stdin(convert::limit(limit)?)?;
+        conn.start_pumps(); // reading from the start, in this call's task
         Ok(wit::Reader::new(reader::Reader::new(conn)))
     }
 

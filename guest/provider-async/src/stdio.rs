@@ -1,8 +1,9 @@
 //! `stdin-reader` and `stdout-writer` (asyncio's `connect_read_pipe` /
 //! `connect_write_pipe`): the component's stdio as a connection over WASI 0.3's
-//! `wasi:cli` streams, with the same core as TCP. Both are made by sync calls, which
-//! cannot spawn a task, so the pump starts with the first async call on the reader or
-//! writer ([`Connection::start_pumps`]).
+//! `wasi:cli` streams, with the same core as TCP. `stdin-reader` is an async call, whose
+//! task runs stdin's reading pump from the start (so `into-stream` works before any
+//! read); `stdout-writer` is a sync call, which cannot spawn a task, so its pump starts
+//! with the first async call on the writer ([`Connection::start_pumps`]).
 
 use std::rc::Rc;
 
