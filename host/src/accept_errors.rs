@@ -30,7 +30,9 @@
 //! lines in 20 s).
 //!
 //! The wrapper is also where `--metrics` learns of each accepted connection
-//! ([`crate::metrics::counting_streams`]): one shadowing of `accept`, two uses.
+//! ([`crate::metrics::counting_streams`]): one shadowing of `accept`, two uses. Likewise
+//! p3's `receive` and `send` wrappers are where a 0.3 guest's accepted connections are
+//! counted and their streams relayed for the byte counts ([`crate::metrics::p3_connections`]).
 //!
 //! WASI 0.3 guests accept from a `stream<tcp-socket>`, and a failed accept reaches them as a
 //! socket that is already closed with the error; [`p3_accepts`] names the shortage where the

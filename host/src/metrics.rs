@@ -6,10 +6,13 @@
 //! component (`"0"` while the host runs one), made by [`Metrics::instance`] for the instance
 //! the starting thread runs ([`instance_label`]). The parts: [`registry`] (the series and
 //! their names), [`counting_streams`] (the byte and connection counts, by wrapping the
-//! streams of each accepted connection), [`server`] (the HTTP responder).
+//! streams of each accepted connection), [`p3_connections`] and [`p3_counting_streams`] (the
+//! same for WASI 0.3 guests), [`server`] (the HTTP responder).
 
 pub mod counting_streams;
 pub mod instance_label;
+pub(crate) mod p3_connections;
+pub(crate) mod p3_counting_streams;
 pub mod registry;
 pub mod server;
 

@@ -4,7 +4,8 @@
 //!
 //! Counted where `--metrics` counts its connections: the accept wrapper wraps the accepted
 //! connection's two streams ([`crate::metrics::counting_streams`]), and the connection counts
-//! as open until the guest has dropped both.
+//! as open until the guest has dropped both; a WASI 0.3 guest's, until it has dropped the
+//! socket (and, under `--metrics`, its streams: [`crate::metrics::p3_connections`]).
 //!
 //! Each instance runs on its own thread (see [`crate::instances`]), so the thread says which
 //! count a store's connections go to, as it says the instance's metrics label.

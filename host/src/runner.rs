@@ -18,6 +18,7 @@ use crate::accept_errors;
 use crate::faults::{self, FaultPlan};
 use crate::limits::{self, BusyClock, Limits, MemoryBudget, MemoryLimiter, Ticker};
 use crate::metrics::counting_streams::{self, CountsConnections};
+use crate::metrics::p3_connections::{self, P3Connections};
 use crate::metrics::{instance_label, InstanceMetrics, Metrics};
 use crate::open_connections::{self, OpenConnections};
 use crate::tcp_nodelay;
@@ -43,6 +44,8 @@ pub struct HostState {
     metrics: Option<Arc<InstanceMetrics>>,
     /// Where its generation's open connections are counted, for a reload's drain.
     open_connections: Option<Arc<OpenConnections>>,
+    /// Its WASI 0.3 guest's accepted connections, counted into the two above.
+    p3_connections: Option<P3Connections>,
 }
 
 impl HostState {
@@ -70,6 +73,7 @@ impl HostState {
             busy: BusyClock::new(limits.max_busy),
             metrics: None,
             open_connections: None,
+            p3_connections: None,
         }
     }
 
@@ -79,12 +83,14 @@ impl HostState {
             self.memory.report_to(metrics.memory.clone());
         }
         self.metrics = metrics;
+        self.p3_connections = P3Connections::new(self.metrics.clone(), self.open_connections.clone());
         self
     }
 
     /// Counts this store's accepted connections into its generation's `open` count.
     fn held_by(mut self, open: Option<Arc<OpenConnections>>) -> HostState {
         self.open_connections = open;
+        self.p3_connections = P3Connections::new(self.metrics.clone(), self.open_connections.clone());
         self
     }
 
@@ -103,6 +109,10 @@ impl CountsConnections for HostState {
     ) -> Result<(), wasmtime::component::ResourceTableError> {
         let (metrics, open) = (self.metrics.as_deref(), self.open_connections.as_ref());
         counting_streams::count_accepted(&mut self.table, input, output, metrics, open)
+    }
+
+    fn p3_connections(&mut self) -> Option<&mut P3Connections> {
+        self.p3_connections.as_mut()
     }
 }
 
@@ -305,6 +315,8 @@ pub(crate) fn wasi_linker_with(
             .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
     }
     accept_errors::add_to_linker(&mut linker)
+        .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
+    p3_connections::add_to_linker(&mut linker)
         .map_err(|error| HostError::Engine { message: one_line(&error), error })?;
     if let Some(plan) = faults {
         faults::add_to_linker(&mut linker, plan)

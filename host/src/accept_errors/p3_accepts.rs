@@ -34,7 +34,7 @@
 //! in the log: wasmtime-wasi names that one itself, and a failed connect may carry it too.
 
 use wasmtime::component::{Access, FutureReader, Linker, Resource, StreamReader};
-use wasmtime::StoreContextMut;
+use wasmtime::{AsContextMut, StoreContextMut};
 use wasmtime_wasi::p3::bindings::sockets::types::{
     ErrorCode, HostTcpSocket, HostTcpSocketWithStore, IpSocketAddress,
 };
@@ -42,6 +42,8 @@ use wasmtime_wasi::sockets::{TcpSocket, WasiSockets, WasiSocketsView};
 use wasmtime_wasi::WasiView;
 
 use super::imp::{descriptor_shortage, Shortage, FAILURE_LOG};
+use crate::metrics::counting_streams::CountsConnections;
+use crate::metrics::p3_counting_streams;
 
 /// The interface of p3's TCP functions, with the exact version of wasmtime-wasi 48.0.8's WIT
 /// (see `TYPES_INTERFACE` in `tcp_nodelay/p3_create.rs`): an upgrade that changes it makes
@@ -54,8 +56,11 @@ pub(super) const GET_REMOTE_ADDRESS: &str = "[method]tcp-socket.get-remote-addre
 type Done = FutureReader<Result<(), ErrorCode>>;
 
 /// Replaces wasmtime-wasi's p3 `receive` and `send`, already in `linker` (see
-/// [`wasmtime_wasi::p3::add_to_linker`]). Leaves shadowing disallowed (the default).
-pub(super) fn add_to_linker<T: WasiView + Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+/// [`wasmtime_wasi::p3::add_to_linker`]); they also count the connection and its bytes
+/// ([`crate::metrics::p3_counting_streams`]). Leaves shadowing disallowed (the default).
+pub(super) fn add_to_linker<T: WasiView + CountsConnections + Send + 'static>(
+    linker: &mut Linker<T>,
+) -> wasmtime::Result<()> {
     // Without shadowing, defining a name that exists fails: that checks it is there.
     linker.allow_shadowing(false);
     for name in [RECEIVE, SEND, GET_REMOTE_ADDRESS] {
@@ -76,7 +81,7 @@ pub(super) fn add_to_linker<T: WasiView + Send + 'static>(linker: &mut Linker<T>
     defined
 }
 
-fn receive<T: WasiView + Send + 'static>(
+fn receive<T: WasiView + CountsConnections + Send + 'static>(
     mut store: StoreContextMut<'_, T>,
     (socket,): (Resource<TcpSocket>,),
 ) -> wasmtime::Result<((StreamReader<u8>, Done),)> {
@@ -85,11 +90,13 @@ fn receive<T: WasiView + Send + 'static>(
         let nothing = StreamReader::new(&mut store, std::iter::empty())?;
         return Ok(((nothing, failed(&mut store, shortage)?),));
     }
-    let received = <WasiSockets as HostTcpSocketWithStore<T>>::receive(access(store), socket)?;
-    Ok((received,))
+    let rep = socket.rep();
+    let (received, done) =
+        <WasiSockets as HostTcpSocketWithStore<T>>::receive(access(store.as_context_mut()), socket)?;
+    Ok(((p3_counting_streams::count_receiving(store, rep, received)?, done),))
 }
 
-fn send<T: WasiView + Send + 'static>(
+fn send<T: WasiView + CountsConnections + Send + 'static>(
     mut store: StoreContextMut<'_, T>,
     (socket, mut data): (Resource<TcpSocket>, StreamReader<u8>),
 ) -> wasmtime::Result<(Done,)> {
@@ -98,6 +105,7 @@ fn send<T: WasiView + Send + 'static>(
         data.close(&mut store)?; // what wasmtime-wasi does with the data of a closed socket
         return Ok((failed(&mut store, shortage)?,));
     }
+    let data = p3_counting_streams::count_sending(store.as_context_mut(), socket.rep(), data)?;
     let sent = <WasiSockets as HostTcpSocketWithStore<T>>::send(access(store), socket, data)?;
     Ok((sent,))
 }

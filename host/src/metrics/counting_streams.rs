@@ -25,6 +25,9 @@ pub(crate) trait CountsConnections {
         input: &Resource<DynInputStream>,
         output: &Resource<DynOutputStream>,
     ) -> Result<(), ResourceTableError>;
+
+    /// Its WASI 0.3 guest's connections, if anything counts them ([`super::p3_connections`]).
+    fn p3_connections(&mut self) -> Option<&mut super::p3_connections::P3Connections>;
 }
 
 /// Counts a connection the guest just accepted into `metrics` (`--metrics`) and into
@@ -41,13 +44,7 @@ pub(crate) fn count_accepted(
     if metrics.is_none() && held_by.is_none() {
         return Ok(());
     }
-    if let Some(metrics) = metrics {
-        metrics.accepted.inc();
-    }
-    let open = Arc::new(OpenConnection {
-        _gauge: metrics.map(|metrics| OpenGauge::new(metrics.open.clone())),
-        _generation: held_by.map(|open| open.opened()),
-    });
+    let open = OpenConnection::accepted(metrics, held_by);
     let slot = table.get_mut(input)?;
     let inner = std::mem::replace(slot, Box::new(ClosedInputStream));
     let received = metrics.map(|metrics| metrics.received.clone());
@@ -59,10 +56,28 @@ pub(crate) fn count_accepted(
     Ok(())
 }
 
-/// One open connection, shared by its two streams: counted while it lives.
-struct OpenConnection {
+/// One open connection, shared by what the guest holds of it (p2: its two streams; p3: its
+/// socket and streams, [`super::p3_connections`]): counted while it lives.
+pub(crate) struct OpenConnection {
     _gauge: Option<OpenGauge>,
     _generation: Option<open_connections::OpenConnection>,
+}
+
+impl OpenConnection {
+    /// A connection the guest just accepted: counted as accepted into `metrics`, and as open
+    /// there and in `held_by` until the last clone is dropped.
+    pub(crate) fn accepted(
+        metrics: Option<&InstanceMetrics>,
+        held_by: Option<&Arc<OpenConnections>>,
+    ) -> Arc<OpenConnection> {
+        if let Some(metrics) = metrics {
+            metrics.accepted.inc();
+        }
+        Arc::new(OpenConnection {
+            _gauge: metrics.map(|metrics| OpenGauge::new(metrics.open.clone())),
+            _generation: held_by.map(|open| open.opened()),
+        })
+    }
 }
 
 /// `wasio_connections_open`, one up while the connection is open.
