@@ -12,12 +12,12 @@ use crate::support::{peer, within, Running, STEP};
 
 /// A loopback address with a port free a moment ago, for `--metrics` (the host must be told
 /// where before it starts).
-fn free_address() -> SocketAddr {
+pub(crate) fn free_address() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
 /// `GET /metrics`: the body, once the host answers (it may still be starting).
-async fn scrape(metrics: SocketAddr) -> String {
+pub(crate) async fn scrape(metrics: SocketAddr) -> String {
     let deadline = tokio::time::Instant::now() + STEP;
     loop {
         if let Ok(mut socket) = TcpStream::connect(metrics).await {
@@ -36,17 +36,17 @@ async fn scrape(metrics: SocketAddr) -> String {
 }
 
 /// The value of `series` (name and labels, as printed) in a scrape.
-fn value(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn value(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
-fn instance0(name: &str) -> String {
+pub(crate) fn instance0(name: &str) -> String {
     format!("{name}{{instance=\"0\"}}")
 }
 
 /// Scrapes until `name` of instance 0 is `expected` (the guest drops a closed connection's
 /// streams when its own tasks get there); fails after [`STEP`] with the last scrape.
-async fn until_value(metrics: SocketAddr, name: &str, expected: f64) -> String {
+pub(crate) async fn until_value(metrics: SocketAddr, name: &str, expected: f64) -> String {
     let deadline = tokio::time::Instant::now() + STEP;
     loop {
         let text = scrape(metrics).await;

@@ -16,6 +16,7 @@ mod fairness;
 mod faults;
 mod host_cli;
 mod host_metrics;
+mod host_metrics_p3;
 mod host_instances;
 mod host_reload;
 mod mapped_address;
