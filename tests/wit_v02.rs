@@ -50,8 +50,6 @@ fn every_waiting_operation_is_async_and_nothing_else_is() {
         "[method]reader.readexactly",
         "[method]reader.readuntil",
         "[method]reader.readuntil-any",
-        "[method]writer.write",
-        "[method]writer.writelines",
         "[method]writer.drain",
         "[method]writer.write-stream",
         "[method]writer.wait-closed",

@@ -6,7 +6,7 @@ use crate::budget::Budget;
 /// How a connection is echoed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Echo {
-    /// Line by line: `readline`, `write`, `drain`.
+    /// Line by line: `readline`, `write` (a plain call: it never waits), `drain`.
     Lines,
     /// What arrives, as it arrives (see [`bulk`]).
     Bulk,
@@ -47,7 +47,7 @@ async fn lines(reader: &Reader, writer: &Writer) -> Result<(), Error> {
             return Ok(());
         }
         let len = line.len();
-        writer.write(line).await?;
+        writer.write(&line)?;
         budget.track(writer.drain()).await?;
         budget.spend(len).await;
     }

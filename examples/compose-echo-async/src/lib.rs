@@ -6,7 +6,7 @@
 //!
 //! Usage: compose-echo-async [--bulk] [HOST] [PORT]
 //!   (default 127.0.0.1 8890; port 0 picks a free one)
-//!   (lines)  echo line by line: `readline`, `write`, `drain`
+//!   (lines)  echo line by line: `readline`, `write` (a plain call), `drain`
 //!   --bulk   forward what arrives as it arrives, as `stream<u8>` (see [`echo::bulk`])
 //! Prints `Serving on HOST:PORT` for each bound address when ready. Run it with
 //! `cargo run -p host -- compose-echo-async.wasm`.

@@ -70,13 +70,14 @@ fn size(n: u64) -> Option<usize> {
 }
 
 impl wit::GuestWriter for Writer {
-    async fn write(&self, data: Vec<u8>) -> Result<(), wit::Error> {
-        self.conn.start_pumps();
+    // `write` and `writelines` are sync (they never wait), so they cannot start a stdio
+    // connection's pump (a sync call cannot spawn): what they queue goes with the first
+    // async call (`drain`, `wait-closed`, ...).
+    fn write(&self, data: Vec<u8>) -> Result<(), wit::Error> {
         self.queue(&data)
     }
 
-    async fn writelines(&self, lines: Vec<Vec<u8>>) -> Result<(), wit::Error> {
-        self.conn.start_pumps();
+    fn writelines(&self, lines: Vec<Vec<u8>>) -> Result<(), wit::Error> {
         let outcome = self.conn.write.borrow_mut().writelines(lines.iter().map(Vec::as_slice));
         self.queued(outcome)
     }

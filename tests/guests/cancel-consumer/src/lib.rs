@@ -94,7 +94,7 @@ async fn give_up_after<T>(operation: impl Future<Output = T>) -> Option<T> {
 }
 
 async fn ask(writer: &Writer, line: &str) -> Result<(), ()> {
-    writer.write(line.as_bytes().to_vec()).await.map_err(|e| eprintln!("cancel-consumer: write: {e:?}"))?;
+    writer.write(line.as_bytes()).map_err(|e| eprintln!("cancel-consumer: write: {e:?}"))?;
     writer.drain().await.map_err(|e| eprintln!("cancel-consumer: drain: {e:?}"))
 }
 
