@@ -1,10 +1,8 @@
 //! `open_connection`: resolve, connect (trying each address, optionally staggered as
-//! in happy eyeballs), and wrap the connection in a reader and a writer.
+//! in happy eyeballs: [`crate::happy_eyeballs`]), and wrap the connection in a reader and
+//! a writer.
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
 use wasip2::io::streams::{InputStream, OutputStream};
@@ -17,7 +15,7 @@ use crate::runtime;
 use crate::tls::{arguments, TlsClientConfig};
 use crate::transport::{Io, Transport};
 use crate::writer::StreamWriter;
-use crate::{resolve, tcp};
+use crate::{happy_eyeballs, resolve, tcp};
 
 /// Options of [`open_connection_with`], asyncio's keyword arguments.
 #[derive(Debug, Clone)]
@@ -27,7 +25,9 @@ pub struct ConnectOptions {
     /// Bind the socket to this address before connecting.
     pub local_addr: Option<SocketAddr>,
     /// Start the next address's attempt after this delay even while earlier attempts
-    /// are pending (RFC 8305 happy eyeballs). `None`: one address after another.
+    /// are pending (RFC 8305 happy eyeballs, the addresses interleaved by family as
+    /// asyncio's default `interleave=1` does; [`happy_eyeballs`]). `None`: one address
+    /// after another.
     pub happy_eyeballs_delay: Option<Duration>,
     /// Give up on the whole connect after this long ([`Error::TimedOut`]).
     pub timeout: Option<Duration>,
@@ -104,46 +104,18 @@ pub async fn open_connection_with(
 }
 
 type Connected = (TcpSocket, InputStream, OutputStream);
-type Attempt<'a> = Pin<Box<dyn Future<Output = Result<Connected>> + 'a>>;
 
-/// Tries the addresses in order; with a happy-eyeballs delay, a new attempt starts
-/// whenever the delay passes without a winner, and the first success wins.
+/// Tries the addresses as asyncio does ([`happy_eyeballs::connect_first`]: in turn, or
+/// staggered by the happy-eyeballs delay).
 async fn connect_first(addresses: &[SocketAddr], options: &ConnectOptions) -> Result<Connected> {
     let local = options.local_addr;
-    let mut next = addresses.iter();
-    let mut attempts: Vec<Attempt<'_>> = Vec::new();
-    let mut last_error = Error::Other("no address to connect to".into());
-    let mut stagger: Option<runtime::Sleep> = None;
-    std::future::poll_fn(|cx| loop {
-        let mut i = 0;
-        while i < attempts.len() {
-            match attempts[i].as_mut().poll(cx) {
-                Poll::Ready(Ok(connected)) => return Poll::Ready(Ok(connected)),
-                Poll::Ready(Err(error)) => {
-                    last_error = error;
-                    drop(attempts.remove(i));
-                }
-                Poll::Pending => i += 1,
-            }
-        }
-        let stagger_elapsed = match stagger.as_mut() {
-            Some(timer) => Pin::new(timer).poll(cx).is_ready(),
-            None => false,
-        };
-        if attempts.is_empty() || stagger_elapsed {
-            match next.next() {
-                Some(&addr) => {
-                    attempts.push(Box::pin(tcp::connect(addr, local)));
-                    stagger = options.happy_eyeballs_delay.map(runtime::sleep);
-                    continue;
-                }
-                None if attempts.is_empty() => {
-                    return Poll::Ready(Err(std::mem::replace(&mut last_error, Error::TimedOut)))
-                }
-                None => stagger = None,
-            }
-        }
-        return Poll::Pending;
-    })
+    let no_address = Error::Other("no address to connect to".into());
+    happy_eyeballs::connect_first(
+        addresses,
+        options.happy_eyeballs_delay,
+        |address| tcp::connect(address, local),
+        runtime::sleep,
+        no_address,
+    )
     .await
 }

@@ -26,6 +26,7 @@ pub mod connection;
 pub mod core;
 pub mod error;
 pub mod extra_info;
+pub mod happy_eyeballs;
 mod log;
 mod net;
 #[cfg(feature = "provider")]

@@ -1,5 +1,5 @@
-//! `open-connection`'s options: `timeout-ms`, `local-address` with `limit`, asyncio's
-//! checks of the TLS arguments, and the ones not implemented yet said so.
+//! `open-connection`'s options: `timeout-ms`, `local-address` with `limit`,
+//! `happy-eyeballs-delay-ms`, asyncio's checks of the TLS arguments.
 
 use std::net::SocketAddr;
 
@@ -93,21 +93,42 @@ async fn local_address_binds_first_and_limit_and_a_timeout_that_does_not_fire_ap
     assert_eq!(limit, 10);
 }
 
+/// `happy-eyeballs-delay-ms` (the staggering itself: `wasio::happy_eyeballs`'s tests,
+/// shared with the 0.1.0 provider; `localhost` has one address here): a name and an
+/// address connect with it, and every address refusing is the last error at once, not
+/// after the delay.
 #[tokio::test]
-async fn an_option_not_implemented_yet_says_so() {
+async fn happy_eyeballs_delay_connects_and_a_refusal_is_the_error_at_once() {
+    let (listener, address) = peer::listener().await;
+    let natives = tokio::spawn(async move { (peer::accept(&listener).await, peer::accept(&listener).await) });
+    let refused_port = {
+        let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        unused.local_addr().unwrap().port()
+    };
     let mut p = provider().await;
-    let result = p
-        .run(async move |acc, api| -> wasmtime::Result<_> {
-            let eyeballs = ConnectOptions { happy_eyeballs_delay_ms: Some(250), ..options() };
-            Ok(api.call_open_connection(acc, "127.0.0.1".into(), 9, Some(eyeballs)).await?.map(|_| ()))
-        })
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        matches!(&result, Err(Error::NotImplemented(what)) if what.contains("happy-eyeballs-delay-ms")),
-        "{result:?}"
-    );
+    let (peers, refused, refused_after) = within(
+        "open-connection with happy-eyeballs-delay-ms: by name, by address, refused",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let eyeballs = || ConnectOptions { happy_eyeballs_delay_ms: Some(60_000), ..options() };
+            let mut peers = Vec::new();
+            for host in ["localhost", "127.0.0.1"] {
+                let (_reader, writer) =
+                    ok(api.call_open_connection(acc, host.into(), address.port(), Some(eyeballs())).await?)?;
+                peers.push(from_wasi(ok(api.writer().call_peername(acc, writer).await?)?));
+            }
+            let started = std::time::Instant::now();
+            let refused =
+                api.call_open_connection(acc, "localhost".into(), refused_port, Some(eyeballs())).await?;
+            Ok((peers, refused.map(|_| ()), started.elapsed()))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(peers, [address, address]);
+    within("the native accepts", natives).await.unwrap();
+    assert!(matches!(refused, Err(Error::ConnectionRefused)), "{refused:?}");
+    assert!(refused_after < std::time::Duration::from_secs(30), "waited for the delay: {refused_after:?}");
 }
 
 /// asyncio's `ValueError`s for TLS arguments given without `ssl`, with its wording.

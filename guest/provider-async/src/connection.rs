@@ -26,7 +26,7 @@ use std::rc::Rc;
 use wasio::core::{ReadBuffer, Step, WriteBuffer};
 use wasio::error::Error;
 use wasio::runtime::Notify;
-use wasip3::sockets::types::{IpAddressFamily, TcpSocket};
+use wasip3::sockets::types::TcpSocket;
 use wasip3::wit_bindgen::{StreamReader, StreamWriter};
 
 use crate::bulk_read::BulkRead;
@@ -218,32 +218,6 @@ impl Drop for WaitGuard<'_> {
     fn drop(&mut self) {
         self.0.read.borrow_mut().end_wait();
     }
-}
-
-/// asyncio.open_connection's connecting part: each address of `host` in turn (bound to
-/// `local` first, when given: `local_addr=`), the last error if all fail.
-pub(crate) async fn connect(
-    host: &str,
-    port: u16,
-    local: Option<SocketAddr>,
-) -> Result<TcpSocket, wit::Error> {
-    let addresses = resolve(host).await?;
-    let mut last = wit::Error::NameUnresolvable(host.to_string());
-    for ip in addresses {
-        let family = if ip.is_ipv4() { IpAddressFamily::Ipv4 } else { IpAddressFamily::Ipv6 };
-        let socket = TcpSocket::create(family).map_err(convert::socket_wit_error)?;
-        if let Some(local) = local {
-            if let Err(code) = socket.bind(convert::to_wasi(local)) {
-                last = convert::socket_wit_error(code);
-                continue;
-            }
-        }
-        match socket.connect(convert::to_wasi(SocketAddr::new(ip, port))).await {
-            Ok(()) => return Ok(socket),
-            Err(code) => last = convert::socket_wit_error(code),
-        }
-    }
-    Err(last)
 }
 
 /// An IP literal as itself, else the name's addresses.

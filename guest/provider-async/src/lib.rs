@@ -19,6 +19,7 @@
 mod accept_task;
 mod bulk_read;
 mod bulk_write;
+mod connect;
 mod connection;
 mod convert;
 mod pumps;
@@ -38,6 +39,8 @@ wit_bindgen::generate!({
         "wasi:clocks/types@0.3.2": wasip3::clocks::types,
     },
 });
+
+use std::time::Duration;
 
 use exports::wasio::streams::types as wit;
 
@@ -60,7 +63,9 @@ impl wit::Guest for Provider {
         unsupported::connect_options(&host, options.as_ref())?;
         let tls = tls::handshake::client_session(&host, options.as_ref())?;
         let local = options.as_ref().and_then(|o| o.local_address).map(convert::from_wasi);
-        let connecting = connection::connect(&host, port, local);
+        let delay = options.as_ref().and_then(|o| o.happy_eyeballs_delay_ms);
+        let connecting =
+            connect::connect(&host, port, local, delay.map(|ms| Duration::from_millis(ms.into())));
         let socket = match options.as_ref().and_then(|o| o.timeout_ms) {
             Some(ms) => race::within(ms, connecting).await.ok_or(wit::Error::Timeout)??,
             None => connecting.await?,

@@ -1,7 +1,6 @@
 //! What this first 0.2.0 provider does not do yet: named, as `not-implemented`, never a
 //! silent difference from 0.1.0.
 
-
 use wasio::tls::arguments;
 
 use crate::convert;
@@ -12,18 +11,13 @@ pub(crate) fn not_yet(what: &str) -> wit::Error {
     wit::Error::NotImplemented(format!("{what} is not implemented by the 0.2.0 provider yet"))
 }
 
-/// asyncio's checks of the TLS arguments (given without `ssl`, or zero), then the
-/// connect options this provider does not support yet: `happy-eyeballs-delay-ms`.
+/// asyncio's checks of the TLS arguments (given without `ssl`, or zero).
 pub(crate) fn connect_options(host: &str, options: Option<&wit::ConnectOptions>) -> Result<(), wit::Error> {
     let Some(o) = options else { return Ok(()) };
     let has_ssl = o.ssl.is_some();
     tls_timeouts(has_ssl, o.ssl_handshake_timeout_ms, o.ssl_shutdown_timeout_ms)?;
     arguments::server_hostname(has_ssl, o.server_hostname.as_deref(), host).map_err(convert::error)?;
-    let unsupported = [(o.happy_eyeballs_delay_ms.is_some(), "connect-options.happy-eyeballs-delay-ms")];
-    match unsupported.iter().find(|(set, _)| *set) {
-        Some((_, what)) => Err(not_yet(what)),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// asyncio's checks of `ssl_handshake_timeout` / `ssl_shutdown_timeout` (milliseconds).
