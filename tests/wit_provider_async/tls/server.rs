@@ -129,3 +129,56 @@ async fn a_client_that_stalls_its_handshake_holds_up_no_other() {
     assert_eq!(within("the native client", client).await.unwrap(), Ok(b"hi\n".to_vec()));
     drop(silent);
 }
+
+/// Failed handshakes (a plaintext peer, a client that rejects our certificate, one that
+/// says nothing until `ssl-handshake-timeout-ms`) close their connections and are never
+/// returned by `accept`; the server goes on serving: the accept waiting all along returns
+/// the good client that comes after them. As asyncio (outside its debug mode) and the
+/// 0.1.0 provider, nothing is logged for them and nothing traps.
+#[tokio::test]
+async fn failed_handshakes_are_closed_never_accepted_and_the_server_serves_on() {
+    let pki = Arc::new(TestPki::new());
+    let mut p = provider().await;
+    let options =
+        ServerOptions { ssl_handshake_timeout_ms: Some(500), ..server_options(Some(server_config(&pki))) };
+    let (line, serving, closed) = within(
+        "three failed handshakes, then a good client, one accept waiting throughout",
+        p.run(async move |acc, api| -> wasmtime::Result<_> {
+            let server = ok(api.call_start_server(acc, "127.0.0.1".into(), 0, Some(options)).await?)?;
+            let address =
+                SocketAddr::from(([127, 0, 0, 1], port_of(&api.server().call_sockets(acc, server).await?)));
+            let clients = async {
+                let mut closed = Vec::new();
+                let mut plaintext = TcpStream::connect(address).await.unwrap();
+                plaintext.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+                closed.push(crate::support::peer::read_to_end(&mut plaintext).await.len());
+                let other_ca = TlsConnector::from(TestPki::new().client_config());
+                let socket = TcpStream::connect(address).await.unwrap();
+                let rejected = other_ca.connect(localhost(), socket).await;
+                assert!(rejected.is_err(), "a client of another CA rejects our certificate");
+                let mut silent = TcpStream::connect(address).await.unwrap();
+                closed.push(crate::support::peer::read_to_end(&mut silent).await.len());
+                let socket = TcpStream::connect(address).await.unwrap();
+                let mut good =
+                    TlsConnector::from(pki.client_config()).connect(localhost(), socket).await.unwrap();
+                good.write_all(b"good\n").await.unwrap();
+                good.flush().await.unwrap();
+                (closed, good)
+            };
+            let accepted = async {
+                let (reader, _writer) = ok(api.server().call_accept(acc, server).await?)?;
+                wasmtime::Result::<Vec<u8>>::Ok(ok(api.reader().call_readline(acc, reader).await?)?)
+            };
+            let ((closed, good), line) = futures::join!(clients, accepted);
+            let serving = api.server().call_is_serving(acc, server).await?;
+            drop(good);
+            Ok((line?, serving, closed))
+        }),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(line, b"good\n", "the first connection accept returned is the good client's");
+    assert!(serving, "the server serves on");
+    assert_eq!(closed.len(), 2, "the plaintext and the silent peer saw their connections closed");
+}
