@@ -238,3 +238,28 @@ async fn the_drain_ends_when_the_old_connections_do() {
     kill(&server, "-TERM");
     assert_eq!(server.exit_code().await, 143);
 }
+
+/// The same for a WASI 0.3 guest (compose-echo-async): its accepted connections count too,
+/// so the old instance keeps serving one open across the reload instead of being stopped.
+#[tokio::test]
+async fn the_drain_waits_for_a_p3_guests_connections() {
+    let mut server = Running::start("compose-echo-async", &["--drain-timeout", "60s"], &["127.0.0.1", "0"]);
+    let address = server.serving_address().await;
+    let mut log = stderr_lines(&mut server);
+    let mut old = within("connect", TcpStream::connect(address)).await.unwrap();
+    let mut echoed = [0u8; 7];
+    old.write_all(b"before\n").await.unwrap();
+    within("an echo", old.read_exact(&mut echoed)).await.unwrap();
+    kill(&server, "-HUP");
+    assert_eq!(server.serving_address().await, address);
+    line_with(&mut log, "reloaded: the new component serves").await;
+    old.write_all(b"during\n").await.unwrap();
+    within("an echo", old.read_exact(&mut echoed)).await.unwrap();
+    assert_eq!(&echoed, b"during\n");
+    assert!(echoes(address).await, "the new instance serves new connections");
+    drop(old);
+    let done = line_with(&mut log, "reload done").await;
+    assert!(done.contains("connections all ended"), "{done}");
+    kill(&server, "-TERM");
+    assert_eq!(server.exit_code().await, 143);
+}
