@@ -13,9 +13,9 @@
 //! Both ([`crate::pumps`]) are spawned with wit-bindgen's `spawn_local` from the call
 //! that made the connection, and run in that call's component-model task after it
 //! returned; calls on the reader and writer are other tasks, woken across tasks by
-//! [`Notify`] (wit-bindgen's `inter-task-wakeup`). A stdio connection is made by a sync
+//! [`Notify`] (wit-bindgen's `inter-task-wakeup`). The stdout writer is made by a sync
 //! call, which cannot spawn: its pump starts with its first async call
-//! ([`Connection::start_pumps`]).
+//! ([`Connection::start_pumps`]); stdin's starts in `stdin-reader`'s task.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -58,7 +58,7 @@ pub(crate) struct Connection {
     pub(crate) local: Option<SocketAddr>,
     /// TLS between the buffers and the socket, once installed ([`crate::tls`]).
     pub(crate) tls: crate::tls::TlsSlot,
-    /// Pumps not spawned yet (a stdio connection's, until its first async call).
+    /// Pumps not spawned yet (stdout's, until its first async call).
     unstarted: RefCell<Vec<Pump>>,
     /// Kept so the socket lives as long as its streams; `None` for stdio.
     socket: Option<TcpSocket>,
@@ -135,11 +135,6 @@ impl Connection {
                 }
             }
         }
-    }
-
-    /// Whether every pump runs (a stdio connection's may wait for an async call).
-    pub(crate) fn pumps_started(&self) -> bool {
-        self.unstarted.borrow().is_empty()
     }
 
     /// A TCP connection (not stdio).

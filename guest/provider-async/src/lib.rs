@@ -20,6 +20,7 @@ mod accept_task;
 mod bulk_read;
 mod bulk_write;
 mod connect;
+mod connect_arguments;
 mod connection;
 mod convert;
 mod pumps;
@@ -28,7 +29,6 @@ mod reader;
 mod server;
 mod stdio;
 mod tls;
-mod unsupported;
 mod writer;
 
 wit_bindgen::generate!({
@@ -60,7 +60,7 @@ impl wit::Guest for Provider {
         options: Option<wit::ConnectOptions>,
     ) -> Result<(wit::Reader, wit::Writer), wit::Error> {
         let limit = convert::connect_limit(options.as_ref())?;
-        unsupported::connect_options(&host, options.as_ref())?;
+        connect_arguments::check(&host, options.as_ref())?;
         let tls = tls::handshake::client_session(&host, options.as_ref())?;
         let local = options.as_ref().and_then(|o| o.local_address).map(convert::from_wasi);
         let delay = options.as_ref().and_then(|o| o.happy_eyeballs_delay_ms);

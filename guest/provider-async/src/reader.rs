@@ -84,11 +84,6 @@ impl wit::GuestReader for Reader {
 
     fn into_stream(this: wit::Reader) -> Result<bulk_read::Ends, wit::Error> {
         let reader: Reader = this.into_inner();
-        if !reader.conn.pumps_started() {
-            // Its reading task is not running (stdin before any read) and a sync call
-            // cannot start it.
-            return Err(crate::unsupported::not_yet("into-stream of stdin before its first read"));
-        }
         crate::tls::before_into_stream(&reader.conn)?;
         let (bulk, ends) = BulkRead::start(&reader.conn)?;
         *reader.conn.bulk.borrow_mut() = Some(bulk);
