@@ -35,8 +35,15 @@ pub async fn connection(reader: Reader, writer: Writer, mode: Echo) {
 /// Echoes line by line until EOF. The unterminated last line comes at EOF, so nothing
 /// sent is lost; an overlong line is discarded by `readline` (asyncio's
 /// LimitOverrunError) and the echo goes on.
+///
+/// `drain` is awaited only when the queue is over the low mark: asyncio's drain waits
+/// only while the writer is paused, which it is only above the low mark, so below it
+/// the call would return at once, and an `async func` that returns at once still costs
+/// about as much as the rest of the echo. (A lost connection, which drain would report,
+/// reaches the next `readline`.)
 async fn lines(reader: &Reader, writer: &Writer) -> Result<(), Error> {
     let mut budget = Budget::new();
+    let low = writer.get_write_buffer_limits().low;
     loop {
         let line = match budget.track(reader.readline()).await {
             Ok(line) => line,
@@ -48,7 +55,9 @@ async fn lines(reader: &Reader, writer: &Writer) -> Result<(), Error> {
         }
         let len = line.len();
         writer.write(&line)?;
-        budget.track(writer.drain()).await?;
+        if writer.get_write_buffer_size() > low {
+            budget.track(writer.drain()).await?;
+        }
         budget.spend(len).await;
     }
 }
