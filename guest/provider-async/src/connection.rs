@@ -36,13 +36,9 @@ use crate::wit;
 
 pub(crate) struct Connection {
     pub(crate) read: RefCell<ReadBuffer>,
-    /// Data, EOF or an error arrived: for the read calls waiting.
+    /// Data, EOF or an error arrived; or a read consumed or started waiting (which may
+    /// lift the pause).
     pub(crate) read_changed: Notify,
-    /// For the reading task alone: the pause was lifted, `into-stream` took the reader
-    /// over, or the reader is gone. Apart from `read_changed` so that neither the reading
-    /// task's own news nor every consuming read wakes it: a wake from another task is a
-    /// component-model operation, and these came once or twice per line.
-    pub(crate) reading_task: Notify,
     pub(crate) write: RefCell<WriteBuffer>,
     /// The queue grew or shrank, EOF or close was asked for, or the connection was lost.
     pub(crate) write_changed: Notify,
@@ -108,7 +104,6 @@ impl Connection {
         Connection {
             read: RefCell::new(read),
             read_changed: Notify::new(),
-            reading_task: Notify::new(),
             write: RefCell::new(WriteBuffer::new()),
             write_changed: Notify::new(),
             write_done: Cell::new(false),
@@ -184,22 +179,16 @@ impl Connection {
         loop {
             {
                 let mut read = self.read.borrow_mut();
-                let was_paused = read.is_paused();
                 if let Step::Ready(result) = attempt(&mut read) {
-                    let resumed = was_paused && !read.is_paused();
                     drop(read);
-                    if resumed {
-                        self.reading_task.notify_all(); // consumed: the reading task goes on
-                    }
+                    self.read_changed.notify_all(); // consumed: the reading task may resume
                     return result;
                 }
                 read.begin_wait(operation)?;
                 read.resume_for_waiter();
-                if was_paused {
-                    self.reading_task.notify_all(); // asyncio resumes reading for a waiter
-                }
             }
             let waiting = WaitGuard(self);
+            self.read_changed.notify_all(); // a paused reading task goes on
             self.read_changed.notified().await;
             drop(waiting);
         }

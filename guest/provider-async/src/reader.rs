@@ -25,7 +25,7 @@ impl Drop for Reader {
     /// No bulk read can come any more (`into-stream` set its own before this).
     fn drop(&mut self) {
         self.conn.reader_gone.set(true);
-        self.conn.reading_task.notify_all();
+        self.conn.read_changed.notify_all();
     }
 }
 
@@ -87,7 +87,7 @@ impl wit::GuestReader for Reader {
         crate::tls::before_into_stream(&reader.conn)?;
         let (bulk, ends) = BulkRead::start(&reader.conn)?;
         *reader.conn.bulk.borrow_mut() = Some(bulk);
-        reader.conn.reading_task.notify_all(); // the reading task delivers it
+        reader.conn.read_changed.notify_all(); // the reading task delivers it
         Ok(ends)
     }
 }

@@ -45,7 +45,6 @@ pub(crate) fn install(conn: &Connection, session: TlsSession, unread: Vec<u8>) {
         pumps::received(conn, unread);
     }
     conn.read_changed.notify_all();
-    conn.reading_task.notify_all(); // a paused reading task goes over to TLS
     conn.write_changed.notify_all();
 }
 

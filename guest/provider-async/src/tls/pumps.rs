@@ -70,8 +70,7 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
             (paused, session.has_pending_input())
         });
         if paused {
-            // Until the pause is lifted or the shutdown begins (close_notify sent).
-            crate::race::until(conn.reading_task.notified(), conn.tls.changed.notified()).await;
+            conn.read_changed.notified().await;
             continue;
         }
         if pending {
@@ -117,7 +116,7 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
         if conn.reader_gone.get() {
             return;
         }
-        conn.reading_task.notified().await;
+        conn.read_changed.notified().await;
     }
 }
 
