@@ -36,6 +36,8 @@ const LINES: &[(&str, &str, u64)] = &[
     ("stream-write-100", "cross", 4),
     ("stream-write-100", "local", 1),
     ("stream-write-100", "local", 4),
+    ("stream-write-64k", "cross", 1),
+    ("stream-write-64k", "local", 1),
     ("stream-read-100", "cross", 1),
     ("stream-read-100", "cross", 4),
     ("stream-read-100", "local", 1),

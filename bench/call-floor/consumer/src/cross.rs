@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::pin::Pin;
 
 use crate::bindings::wasio::call_floor::calls;
-use crate::kinds::{read_chunks, write_chunks, PAYLOAD};
+use crate::kinds::{read_chunks, write_chunks, BULK, PAYLOAD};
 
 pub fn add(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(async move {
@@ -70,18 +70,25 @@ pub fn give_list_sync(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
 
 /// `n` chunks written into a stream that the provider's `sink` reads.
 pub fn stream_write(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
-    Box::pin(async move {
-        let (writer, reader) = crate::bindings::wit_stream::new::<u8>();
-        let sink = wit_bindgen::spawn_local(calls::sink(reader, PAYLOAD as u32));
-        write_chunks(writer, n).await;
-        assert_eq!(sink.await, Some(n * PAYLOAD as u64));
-    })
+    Box::pin(stream_write_sized(n, PAYLOAD))
+}
+
+/// `stream_write` with 64 KiB chunks.
+pub fn stream_write_bulk(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(stream_write_sized(n, BULK))
+}
+
+async fn stream_write_sized(n: u64, size: usize) {
+    let (writer, reader) = crate::bindings::wit_stream::new::<u8>();
+    let sink = wit_bindgen::spawn_local(calls::sink(reader, size as u32));
+    write_chunks(writer, n, size).await;
+    assert_eq!(sink.await, Some(n * size as u64));
 }
 
 /// `n` chunks read from a stream that the provider's `source` writes.
 pub fn stream_read(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(async move {
         let reader = calls::source(n as u32, PAYLOAD as u32).await;
-        assert_eq!(read_chunks(reader).await, n * PAYLOAD as u64);
+        assert_eq!(read_chunks(reader, PAYLOAD).await, n * PAYLOAD as u64);
     })
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
 
-use crate::kinds::{read_chunks, write_chunks, PAYLOAD};
+use crate::kinds::{read_chunks, write_chunks, BULK, PAYLOAD};
 
 #[inline(never)]
 fn add_body(x: u32) -> u32 {
@@ -107,12 +107,19 @@ pub fn give_list_sync(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
 /// `n` chunks through a stream both of whose ends are this component's: the writer here,
 /// the reader in a task of its own (as the provider's `sink` would be).
 pub fn stream_write(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
-    Box::pin(async move {
-        let (writer, reader) = crate::bindings::wit_stream::new::<u8>();
-        let sink = wit_bindgen::spawn_local(read_chunks(reader));
-        write_chunks(writer, n).await;
-        assert_eq!(sink.await, Some(n * PAYLOAD as u64));
-    })
+    Box::pin(stream_write_sized(n, PAYLOAD))
+}
+
+/// `stream_write` with 64 KiB chunks.
+pub fn stream_write_bulk(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(stream_write_sized(n, BULK))
+}
+
+async fn stream_write_sized(n: u64, size: usize) {
+    let (writer, reader) = crate::bindings::wit_stream::new::<u8>();
+    let sink = wit_bindgen::spawn_local(read_chunks(reader, size));
+    write_chunks(writer, n, size).await;
+    assert_eq!(sink.await, Some(n * size as u64));
 }
 
 /// `n` chunks through such a stream, the writer in a task of its own (as the provider's
@@ -120,8 +127,8 @@ pub fn stream_write(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
 pub fn stream_read(n: u64) -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(async move {
         let (writer, reader) = crate::bindings::wit_stream::new::<u8>();
-        let source = wit_bindgen::spawn_local(write_chunks(writer, n));
-        assert_eq!(read_chunks(reader).await, n * PAYLOAD as u64);
+        let source = wit_bindgen::spawn_local(write_chunks(writer, n, PAYLOAD));
+        assert_eq!(read_chunks(reader, PAYLOAD).await, n * PAYLOAD as u64);
         assert_eq!(source.await, Some(()));
     })
 }
