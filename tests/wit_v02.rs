@@ -58,9 +58,11 @@ fn every_waiting_operation_is_async_and_nothing_else_is() {
         "[method]server.wait-closed",
         "open-connection",
         "start-server",
-        // Waits for nothing, but its task runs stdin's reading pump from the start
-        // (asyncio's connect_read_pipe is a coroutine too).
+        // Wait for nothing, but their task runs the stdio pump from the start (asyncio's
+        // connect_read_pipe and connect_write_pipe are coroutines too): stdin is read at
+        // once, and a `write` (sync) alone reaches stdout.
         "stdin-reader",
+        "stdout-writer",
     ];
     for name in waiting {
         let f = functions.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("{name} missing"));

@@ -10,12 +10,12 @@
 //!   host takes it (that is the socket's own backpressure), and ends the stream (FIN)
 //!   once `write-eof` or `close` asked and the queue is empty.
 //!
-//! Both ([`crate::pumps`]) are spawned with wit-bindgen's `spawn_local` from the call
-//! that made the connection, and run in that call's component-model task after it
-//! returned; calls on the reader and writer are other tasks, woken across tasks by
-//! [`Notify`] (wit-bindgen's `inter-task-wakeup`). The stdout writer is made by a sync
-//! call, which cannot spawn: its pump starts with its first async call
-//! ([`Connection::start_pumps`]); stdin's starts in `stdin-reader`'s task.
+//! Both ([`crate::pumps`]) are spawned with wit-bindgen's `spawn_local` as the connection
+//! is made (by `open-connection`, `stdin-reader`, `stdout-writer`, or a server's
+//! accepting task) and run in that component-model task after the call returned; calls
+//! on the reader and writer are other tasks, woken across tasks by [`Notify`]
+//! (wit-bindgen's `inter-task-wakeup`). So the calls that make one are async exports: a
+//! sync call cannot spawn, and `write`, which is sync, must find the pump running.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -54,8 +54,6 @@ pub(crate) struct Connection {
     pub(crate) local: Option<SocketAddr>,
     /// TLS between the buffers and the socket, once installed ([`crate::tls`]).
     pub(crate) tls: crate::tls::TlsSlot,
-    /// Pumps not spawned yet (stdout's, until its first async call).
-    unstarted: RefCell<Vec<Pump>>,
     /// Kept so the socket lives as long as its streams; `None` for stdio.
     socket: Option<TcpSocket>,
 }
@@ -72,7 +70,8 @@ pub(crate) enum Pump {
 }
 
 impl Connection {
-    /// Takes over a connected socket: starts its reading and writing tasks.
+    /// Takes over a connected socket: starts its reading and writing tasks in the
+    /// current component-model task.
     pub(crate) fn start(socket: TcpSocket, limit: usize) -> Result<Rc<Connection>, wit::Error> {
         let read = ReadBuffer::new(limit).map_err(convert::error)?;
         let (incoming, received) = socket.receive();
@@ -84,24 +83,25 @@ impl Connection {
             Pump::Read(incoming, Box::pin(async move { received.await.map_err(socket_error) })),
             Pump::Write(outgoing, Box::pin(async move { sent.await.map_err(socket_error) })),
         ];
-        let conn = Rc::new(Connection::new(read, pumps, Some(socket), peer, local));
-        conn.start_pumps();
-        Ok(conn)
+        Ok(Connection::new(read, pumps, Some(socket), peer, local))
     }
 
-    /// A connection whose `pumps` start with its first async call ([`crate::stdio`]).
-    pub(crate) fn unstarted(read: ReadBuffer, pumps: Vec<Pump>) -> Rc<Connection> {
-        Rc::new(Connection::new(read, pumps, None, None, None))
+    /// A stdio connection moving bytes through `pumps` ([`crate::stdio`]), started in the
+    /// current component-model task.
+    pub(crate) fn stdio(read: ReadBuffer, pumps: Vec<Pump>) -> Rc<Connection> {
+        Connection::new(read, pumps, None, None, None)
     }
 
+    /// Spawns `pumps` in the current component-model task, where they run on after its
+    /// call returned.
     fn new(
         read: ReadBuffer,
         pumps: Vec<Pump>,
         socket: Option<TcpSocket>,
         peer: Option<SocketAddr>,
         local: Option<SocketAddr>,
-    ) -> Connection {
-        Connection {
+    ) -> Rc<Connection> {
+        let conn = Rc::new(Connection {
             read: RefCell::new(read),
             read_changed: Notify::new(),
             write: RefCell::new(WriteBuffer::new()),
@@ -113,23 +113,19 @@ impl Connection {
             peer,
             local,
             tls: Default::default(),
-            unstarted: RefCell::new(pumps),
             socket,
-        }
-    }
-
-    /// Spawns the pumps not running yet, in the calling async export's task.
-    pub(crate) fn start_pumps(self: &Rc<Self>) {
-        for pump in self.unstarted.take() {
+        });
+        for pump in pumps {
             match pump {
                 Pump::Read(incoming, received) => {
-                    drop(wasip3::spawn_local(pumps::read_task(self.clone(), incoming, received)))
+                    drop(wasip3::spawn_local(pumps::read_task(conn.clone(), incoming, received)))
                 }
                 Pump::Write(outgoing, sent) => {
-                    drop(wasip3::spawn_local(pumps::write_task(self.clone(), outgoing, sent)))
+                    drop(wasip3::spawn_local(pumps::write_task(conn.clone(), outgoing, sent)))
                 }
             }
         }
+        conn
     }
 
     /// A TCP connection (not stdio).
@@ -175,7 +171,6 @@ impl Connection {
         operation: &'static str,
         mut attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
     ) -> Result<T, Error> {
-        self.start_pumps();
         loop {
             {
                 let mut read = self.read.borrow_mut();

@@ -87,12 +87,12 @@ impl wit::Guest for Provider {
     }
 
     async fn stdin_reader(limit: Option<u64>) -> Result<wit::Reader, wit::Error> {
-        let conn = stdio::stdin(convert::limit(limit)?)?;
-        conn.start_pumps(); // reading from the start, in this call's task
-        Ok(wit::Reader::new(reader::Reader::new(conn)))
+        // Reading from the start, in this call's task.
+        Ok(wit::Reader::new(reader::Reader::new(stdio::stdin(convert::limit(limit)?)?)))
     }
 
-    fn stdout_writer() -> Result<wit::Writer, wit::Error> {
+    async fn stdout_writer() -> Result<wit::Writer, wit::Error> {
+        // Its pump runs in this call's task: a `write` alone reaches stdout.
         Ok(wit::Writer::new(writer::Writer::new(stdio::stdout())))
     }
 }

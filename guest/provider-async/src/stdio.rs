@@ -1,9 +1,8 @@
 //! `stdin-reader` and `stdout-writer` (asyncio's `connect_read_pipe` /
 //! `connect_write_pipe`): the component's stdio as a connection over WASI 0.3's
-//! `wasi:cli` streams, with the same core as TCP. `stdin-reader` is an async call, whose
-//! task runs stdin's reading pump from the start (so `into-stream` works before any
-//! read); `stdout-writer` is a sync call, which cannot spawn a task, so its pump starts
-//! with the first async call on the writer ([`Connection::start_pumps`]).
+//! `wasi:cli` streams, with the same core as TCP. Both are async calls, whose task runs
+//! the connection's pump from the start: stdin is read at once (so `into-stream` works
+//! before any read), and what a (sync) `write` queues goes to stdout without a `drain`.
 
 use std::rc::Rc;
 
@@ -15,21 +14,22 @@ use crate::connection::{Connection, Pump};
 use crate::convert;
 use crate::wit;
 
-/// A reader over stdin with `limit`.
+/// A reader over stdin with `limit`; its pump runs in the calling async export's task.
 pub(crate) fn stdin(limit: usize) -> Result<Rc<Connection>, wit::Error> {
     let read = ReadBuffer::new(limit).map_err(convert::error)?;
     let (incoming, received) = wasip3::cli::stdin::read_via_stream();
     let received = Box::pin(async move { received.await.map_err(cli_error) });
-    Ok(Connection::unstarted(read, vec![Pump::Read(incoming, received)]))
+    Ok(Connection::stdio(read, vec![Pump::Read(incoming, received)]))
 }
 
-/// A writer to stdout. Its read side is never read: no reader is made for it.
+/// A writer to stdout; its pump runs in the calling async export's task. Its read side
+/// is never read: no reader is made for it.
 pub(crate) fn stdout() -> Rc<Connection> {
     let read = ReadBuffer::new(DEFAULT_LIMIT).expect("the default limit is valid");
     let (outgoing, to_write) = wasip3::wit_stream::new::<u8>();
     let written = wasip3::cli::stdout::write_via_stream(to_write);
     let written = Box::pin(async move { written.await.map_err(cli_error) });
-    Connection::unstarted(read, vec![Pump::Write(outgoing, written)])
+    Connection::stdio(read, vec![Pump::Write(outgoing, written)])
 }
 
 /// A `wasi:cli` stream error as asyncio's: a broken pipe is a lost connection.

@@ -70,9 +70,8 @@ fn size(n: u64) -> Option<usize> {
 }
 
 impl wit::GuestWriter for Writer {
-    // `write` and `writelines` are sync (they never wait), so they cannot start a stdio
-    // connection's pump (a sync call cannot spawn): what they queue goes with the first
-    // async call (`drain`, `wait-closed`, ...).
+    // `write` and `writelines` are sync (they never wait): the connection's writing task,
+    // running since the call that made the writer, takes what they queue.
     fn write(&self, data: Vec<u8>) -> Result<(), wit::Error> {
         self.queue(&data)
     }
@@ -83,12 +82,10 @@ impl wit::GuestWriter for Writer {
     }
 
     async fn drain(&self) -> Result<(), wit::Error> {
-        self.conn.start_pumps();
         self.wait_below_low_mark().await
     }
 
     async fn write_stream(&self, data: StreamReader<u8>) -> Result<u64, wit::Error> {
-        self.conn.start_pumps();
         crate::bulk_write::write_stream(self, data).await
     }
 
@@ -122,7 +119,6 @@ impl wit::GuestWriter for Writer {
     }
 
     async fn wait_closed(&self) -> Result<(), wit::Error> {
-        self.conn.start_pumps();
         while !self.conn.write_done.get() {
             self.conn.write_changed.notified().await;
         }
@@ -165,7 +161,6 @@ impl wit::GuestWriter for Writer {
         ssl_handshake_timeout_ms: Option<u32>,
         ssl_shutdown_timeout_ms: Option<u32>,
     ) -> Result<(), wit::Error> {
-        self.conn.start_pumps();
         let options = wasio::StartTlsOptions {
             server_hostname,
             ssl_handshake_timeout: crate::tls::config::millis(ssl_handshake_timeout_ms),
