@@ -1,11 +1,13 @@
 //! `stdin-reader` and `stdout-writer`: the component's stdio (WASI 0.3 `wasi:cli`
 //! streams) with the same reads and writes as a connection.
 
+use std::process::Stdio;
+
 use host::provider_async::{AsyncProvider, Error};
 use host::NetworkPolicy;
 
 use super::ok;
-use crate::support::{component, within};
+use crate::support::{component, within, Running};
 
 async fn provider_with_stdin(stdin: &[u8]) -> AsyncProvider {
     AsyncProvider::instantiate_with_stdio(
@@ -107,4 +109,31 @@ async fn stdout_gets_writes_and_writelines_in_order_and_closes() {
     .unwrap();
     assert!(!can_write_eof, "false for stdout, as the WIT says");
     assert_eq!(p.captured_stdout().unwrap(), b"hello world\n");
+}
+
+/// A guest consumer (tests/guests/stdout-consumer, composed with the provider) writes
+/// 720,000 bytes to `stdout-writer`'s writer with `write` alone, then waits on its stdin:
+/// every line reaches the process's stdout, in order, while it waits, before anything
+/// was awaited on the writer (`stdout-writer`'s task runs the pump). Its stdin closed, it
+/// ends normally (`close`, `wait-closed`) with nothing more written.
+#[tokio::test]
+async fn a_write_alone_reaches_stdout_while_the_consumer_runs_on() {
+    const LINES: u64 = 20_000;
+    let mut consumer =
+        Running::start_with_stdin("stdout-consumer", &[], &[&LINES.to_string()], Stdio::piped());
+    let stdin = consumer.child.stdin.take().expect("the consumer's stdin");
+    for i in 0..LINES {
+        // Each line within crate::support::STEP, or the test fails.
+        let Some(line) = consumer.next_line().await else {
+            let stderr = consumer.stderr_text().await;
+            panic!("stdout ended after {i} of {LINES} lines; stderr:\n{stderr}");
+        };
+        assert_eq!(line, format!("{i:08} abcdefghijklmnopqrstuvwxyz"), "line {i}");
+    }
+    let still_running = consumer.child.try_wait().expect("the consumer's status").is_none();
+    assert!(still_running, "the lines came while the consumer waited on its stdin");
+    drop(stdin); // EOF: it ends
+    assert_eq!(consumer.next_line().await, None, "nothing after the lines");
+    let stderr = consumer.stderr_text().await;
+    assert_eq!(consumer.exit_code().await, 0, "stderr: {stderr}");
 }
