@@ -87,10 +87,12 @@ pub fn standing_notes(
         (
             None,
             "Echoes: every server runs the one each column's `echo` row names — line: asyncio \
-             `readline` + `write` + `drain`, tokio `read_until(b'\\n')` + `write_all`, ours `readline` \
-             (compose-echo: `try-readline`; compose-echo-async: an awaited `async func`) + `write` + `drain`; \
-             chunk: asyncio `read(64 KiB)` + `write` + `drain`, tokio `read` into 64 KiB + `write_all`, ours \
-             as asyncio (compose-echo-async: its `--bulk`). Ratios compare the same echo."
+             `readline` + `write` + `drain`, tokio `read_until(b'\\n')` + `write_all`, echo-server \
+             `readline` + `write` + `drain`, compose-echo `try-readline` + `write` + `try-drain`, \
+             compose-echo-async an awaited `readline`, a `write` (a plain func) and `drain` awaited only \
+             over the low mark (below it asyncio's returns at once); chunk: asyncio `read(64 KiB)` + \
+             `write` + `drain`, tokio `read` into 64 KiB + `write_all`, ours as asyncio (compose-echo: \
+             `try-read` + `write` + `try-drain`; compose-echo-async: its `--bulk`). Ratios compare the same echo."
                 .into(),
         ),
         (
