@@ -35,35 +35,50 @@ fn size(n: u64) -> Result<i64, wit::Error> {
 
 impl wit::GuestReader for Reader {
     async fn read(&self, n: i64) -> Result<Vec<u8>, wit::Error> {
-        self.conn.read_op("read", |b| b.read(n)).await.map_err(convert::error)
+        crate::returned_at_once::guard(async move {
+            self.conn.read_op("read", |b| b.read(n)).await.map_err(convert::error)
+        })
+        .await
     }
 
     async fn readline(&self) -> Result<Vec<u8>, wit::Error> {
-        let mut search = SearchState::new();
-        self.conn.read_op("readuntil", |b| b.readline(&mut search)).await.map_err(convert::error)
+        crate::returned_at_once::guard(async move {
+            let mut search = SearchState::new();
+            self.conn.read_op("readuntil", |b| b.readline(&mut search)).await.map_err(convert::error)
+        })
+        .await
     }
 
     async fn readexactly(&self, n: u64) -> Result<Vec<u8>, wit::Error> {
-        let n = size(n)?;
-        self.conn.read_op("readexactly", |b| b.readexactly(n)).await.map_err(convert::error)
+        crate::returned_at_once::guard(async move {
+            let n = size(n)?;
+            self.conn.read_op("readexactly", |b| b.readexactly(n)).await.map_err(convert::error)
+        })
+        .await
     }
 
     async fn readuntil(&self, separator: Vec<u8>) -> Result<Vec<u8>, wit::Error> {
-        let separators = Separators::single(&separator).map_err(convert::error)?;
-        let mut search = SearchState::new();
-        self.conn
-            .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
-            .await
-            .map_err(convert::error)
+        crate::returned_at_once::guard(async move {
+            let separators = Separators::single(&separator).map_err(convert::error)?;
+            let mut search = SearchState::new();
+            self.conn
+                .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
+                .await
+                .map_err(convert::error)
+        })
+        .await
     }
 
     async fn readuntil_any(&self, separators: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::Error> {
-        let separators = Separators::new(separators.iter().map(Vec::as_slice)).map_err(convert::error)?;
-        let mut search = SearchState::new();
-        self.conn
-            .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
-            .await
-            .map_err(convert::error)
+        crate::returned_at_once::guard(async move {
+            let separators = Separators::new(separators.iter().map(Vec::as_slice)).map_err(convert::error)?;
+            let mut search = SearchState::new();
+            self.conn
+                .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
+                .await
+                .map_err(convert::error)
+        })
+        .await
     }
 
     fn at_eof(&self) -> bool {

@@ -234,33 +234,36 @@ impl Drop for Server {
 
 impl wit::GuestServer for Server {
     async fn accept(&self) -> Result<(wit::Reader, wit::Writer), wit::Error> {
-        let shared = &self.shared;
-        if shared.serving.get() && !shared.closed.get() {
-            shared.start_accepting();
-        }
-        let conn = loop {
-            let changed = shared.changed.notified();
-            let next = shared.queue.borrow_mut().pop_front();
-            if let Some(next) = next {
-                shared.room.notify_all();
-                break next?;
+        crate::returned_at_once::guard(async move {
+            let shared = &self.shared;
+            if shared.serving.get() && !shared.closed.get() {
+                shared.start_accepting();
             }
-            // Taken in but still in its handshake: returned once it completes, even
-            // after `close`.
-            if shared.handshaking.get() == 0 {
-                if shared.closed.get() || !shared.serving.get() {
-                    return Err(not_serving());
+            let conn = loop {
+                let changed = shared.changed.notified();
+                let next = shared.queue.borrow_mut().pop_front();
+                if let Some(next) = next {
+                    shared.room.notify_all();
+                    break next?;
                 }
-                if shared.listening.get() == 0 {
-                    return Err(wit::Error::Closed); // every listening stream ended
+                // Taken in but still in its handshake: returned once it completes, even
+                // after `close`.
+                if shared.handshaking.get() == 0 {
+                    if shared.closed.get() || !shared.serving.get() {
+                        return Err(not_serving());
+                    }
+                    if shared.listening.get() == 0 {
+                        return Err(wit::Error::Closed); // every listening stream ended
+                    }
                 }
-            }
-            changed.await;
-        };
-        Ok((
-            wit::Reader::new(crate::reader::Reader::new(conn.clone())),
-            wit::Writer::new(crate::writer::Writer::new(conn)),
-        ))
+                changed.await;
+            };
+            Ok((
+                wit::Reader::new(crate::reader::Reader::new(conn.clone())),
+                wit::Writer::new(crate::writer::Writer::new(conn)),
+            ))
+        })
+        .await
     }
 
     fn start_serving(&self) -> Result<(), wit::Error> {
@@ -298,20 +301,23 @@ impl wit::GuestServer for Server {
     }
 
     async fn wait_closed(&self) {
-        let shared = &self.shared;
-        if shared.serving.get() && !shared.closed.get() {
-            shared.start_accepting();
-        }
-        loop {
-            let changed = shared.changed.notified();
-            if shared.closed.get() {
-                break;
+        crate::returned_at_once::guard(async move {
+            let shared = &self.shared;
+            if shared.serving.get() && !shared.closed.get() {
+                shared.start_accepting();
             }
-            changed.await;
-        }
-        // Then each client until its connection is closed (its writing task ended).
-        while let Some(open) = shared.clients().into_iter().find(|client| !client.write_done.get()) {
-            open.write_changed.notified().await;
-        }
+            loop {
+                let changed = shared.changed.notified();
+                if shared.closed.get() {
+                    break;
+                }
+                changed.await;
+            }
+            // Then each client until its connection is closed (its writing task ended).
+            while let Some(open) = shared.clients().into_iter().find(|client| !client.write_done.get()) {
+                open.write_changed.notified().await;
+            }
+        })
+        .await
     }
 }

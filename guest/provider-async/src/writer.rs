@@ -82,11 +82,11 @@ impl wit::GuestWriter for Writer {
     }
 
     async fn drain(&self) -> Result<(), wit::Error> {
-        self.wait_below_low_mark().await
+        crate::returned_at_once::guard(async move { self.wait_below_low_mark().await }).await
     }
 
     async fn write_stream(&self, data: StreamReader<u8>) -> Result<u64, wit::Error> {
-        crate::bulk_write::write_stream(self, data).await
+        crate::returned_at_once::guard(async move { crate::bulk_write::write_stream(self, data).await }).await
     }
 
     fn write_eof(&self) -> Result<(), wit::Error> {
@@ -119,13 +119,16 @@ impl wit::GuestWriter for Writer {
     }
 
     async fn wait_closed(&self) -> Result<(), wit::Error> {
-        while !self.conn.write_done.get() {
-            self.conn.write_changed.notified().await;
-        }
-        match self.conn.lost_with.borrow().clone() {
-            Some(error) => Err(convert::error(error)),
-            None => Ok(()),
-        }
+        crate::returned_at_once::guard(async move {
+            while !self.conn.write_done.get() {
+                self.conn.write_changed.notified().await;
+            }
+            match self.conn.lost_with.borrow().clone() {
+                Some(error) => Err(convert::error(error)),
+                None => Ok(()),
+            }
+        })
+        .await
     }
 
     fn get_write_buffer_size(&self) -> u64 {
@@ -161,12 +164,15 @@ impl wit::GuestWriter for Writer {
         ssl_handshake_timeout_ms: Option<u32>,
         ssl_shutdown_timeout_ms: Option<u32>,
     ) -> Result<(), wit::Error> {
-        let options = wasio::StartTlsOptions {
-            server_hostname,
-            ssl_handshake_timeout: crate::tls::config::millis(ssl_handshake_timeout_ms),
-            ssl_shutdown_timeout: crate::tls::config::millis(ssl_shutdown_timeout_ms),
-        };
-        crate::tls::handshake::start_tls(&self.conn, &config, options).await
+        crate::returned_at_once::guard(async move {
+            let options = wasio::StartTlsOptions {
+                server_hostname,
+                ssl_handshake_timeout: crate::tls::config::millis(ssl_handshake_timeout_ms),
+                ssl_shutdown_timeout: crate::tls::config::millis(ssl_shutdown_timeout_ms),
+            };
+            crate::tls::handshake::start_tls(&self.conn, &config, options).await
+        })
+        .await
     }
 
     fn tls_info(&self) -> Option<wit::TlsInfo> {
