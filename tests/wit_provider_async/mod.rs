@@ -29,6 +29,7 @@ mod misuse;
 mod reader;
 mod reads;
 mod regressions;
+mod returned_calls;
 mod server;
 mod server_close;
 mod stdio;

@@ -7,8 +7,10 @@
 //! them, some 330,000 lines of a composed echo whose `readline`s find their line
 //! buffered. A task that exits after its caller took the result is deleted then. So an
 //! export that completes in its first poll keeps its task one turn longer (a spawned
-//! yield): that turn is the whole cost. The reproduction and the one-hunk wasmtime fix are
-//! in `bench/call-floor/README.md`.
+//! yield): that turn is the whole cost. It runs when the consumer next waits or yields; a
+//! consumer that calls in a loop and never does holds them until then (as it holds every
+//! other task). The reproduction and the one-hunk wasmtime fix are in
+//! `bench/call-floor/README.md`; the test is `wit_provider_async::returned_calls`.
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
