@@ -8,12 +8,6 @@ use clap::Parser;
 use host::cli::Cli;
 use host::HostError;
 
-/// mimalloc rather than glibc's malloc: wasmtime allocates per call, per task and per
-/// stream, and under connection churn glibc's `malloc`/`free` (with `malloc_consolidate`)
-/// took about a tenth of the host thread's CPU in `perf`.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // With RUST_BACKTRACE set, wasmtime captures a Rust backtrace for every error a WASI
     // call returns (each would-block accept, each failed read): tens of microseconds each,
