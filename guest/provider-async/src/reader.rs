@@ -19,6 +19,19 @@ impl Reader {
     pub(crate) fn new(conn: Rc<Connection>) -> Reader {
         Reader { conn }
     }
+
+    /// `readuntil` and `readuntil-any`, once their separators are checked.
+    async fn readuntil_of(&self, separators: Result<Separators, Error>) -> Result<Vec<u8>, wit::Error> {
+        crate::returned_at_once::guard(async move {
+            let separators = separators.map_err(convert::error)?;
+            let mut search = SearchState::new();
+            self.conn
+                .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
+                .await
+                .map_err(convert::error)
+        })
+        .await
+    }
 }
 
 impl Drop for Reader {
@@ -58,27 +71,11 @@ impl wit::GuestReader for Reader {
     }
 
     async fn readuntil(&self, separator: Vec<u8>) -> Result<Vec<u8>, wit::Error> {
-        crate::returned_at_once::guard(async move {
-            let separators = Separators::single(&separator).map_err(convert::error)?;
-            let mut search = SearchState::new();
-            self.conn
-                .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
-                .await
-                .map_err(convert::error)
-        })
-        .await
+        self.readuntil_of(Separators::single(&separator)).await
     }
 
     async fn readuntil_any(&self, separators: Vec<Vec<u8>>) -> Result<Vec<u8>, wit::Error> {
-        crate::returned_at_once::guard(async move {
-            let separators = Separators::new(separators.iter().map(Vec::as_slice)).map_err(convert::error)?;
-            let mut search = SearchState::new();
-            self.conn
-                .read_op("readuntil", |b| b.readuntil(&separators, &mut search))
-                .await
-                .map_err(convert::error)
-        })
-        .await
+        self.readuntil_of(Separators::new(separators.iter().map(Vec::as_slice))).await
     }
 
     fn at_eof(&self) -> bool {
