@@ -116,6 +116,34 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_secs_f64(ticks as f64 / per_second as f64)
 }
 
+/// Connects [`EXTRA_CLIENTS`] clients to `address`: more than the host's descriptors fit.
+async fn connect_over_the_limit(address: SocketAddr) -> Vec<TcpStream> {
+    let mut extra = Vec::new();
+    for _ in 0..EXTRA_CLIENTS {
+        extra.push(within("connect a client over the limit", TcpStream::connect(address)).await.unwrap());
+    }
+    extra
+}
+
+/// At the limit: the open connection `before` is served, and waiting to accept costs the
+/// host (`pid`) little CPU.
+async fn assert_idle_at_the_limit(pid: u32, before: &mut TcpStream) {
+    echo(before, b"at the limit\n", Duration::from_secs(5)).await;
+    let (cpu_before, started) = (cpu_time(pid), std::time::Instant::now());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let share = (cpu_time(pid) - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
+    assert!(share < 0.30, "the host used {:.0}% CPU at the descriptor limit", share * 100.0);
+}
+
+/// The `extra` clients go: a new client is served again within a few seconds, and `before`
+/// still is.
+async fn assert_served_after_the_limit(extra: Vec<TcpStream>, address: SocketAddr, before: &mut TcpStream) {
+    drop(extra);
+    let mut after = within("connect after the limit", TcpStream::connect(address)).await.unwrap();
+    echo(&mut after, b"after the limit\n", Duration::from_secs(10)).await;
+    echo(before, b"still here\n", Duration::from_secs(5)).await;
+}
+
 #[tokio::test]
 async fn at_the_descriptor_limit_accepting_pauses_and_resumes() {
     let mut server = start_with_nofile_limit("echo-server", &["127.0.0.1", "0"], NOFILE_LIMIT);
@@ -126,24 +154,14 @@ async fn at_the_descriptor_limit_accepting_pauses_and_resumes() {
     let mut before = within("connect before the limit", TcpStream::connect(address)).await.unwrap();
     echo(&mut before, b"before the limit\n", STEP).await;
 
-    let mut extra = Vec::new();
-    for _ in 0..EXTRA_CLIENTS {
-        extra.push(within("connect a client over the limit", TcpStream::connect(address)).await.unwrap());
-    }
+    let extra = connect_over_the_limit(address).await;
     let mut seen = wait_for_line(&mut stderr, "too many open files").await;
 
     // At the limit: the open connection is served, and waiting to accept costs little.
-    echo(&mut before, b"at the limit\n", Duration::from_secs(5)).await;
-    let (cpu_before, started) = (cpu_time(pid), std::time::Instant::now());
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let share = (cpu_time(pid) - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
-    assert!(share < 0.30, "the host used {:.0}% CPU at the descriptor limit", share * 100.0);
+    assert_idle_at_the_limit(pid, &mut before).await;
 
     // The extra clients go: a new client is served again within a few seconds.
-    drop(extra);
-    let mut after = within("connect after the limit", TcpStream::connect(address)).await.unwrap();
-    echo(&mut after, b"after the limit\n", Duration::from_secs(10)).await;
-    echo(&mut before, b"still here\n", Duration::from_secs(5)).await;
+    assert_served_after_the_limit(extra, address, &mut before).await;
 
     seen.extend(lines_so_far(&mut stderr));
     let _ = server.child.start_kill();

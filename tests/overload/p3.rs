@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::{
-    cpu_time, echo, lines_so_far, start_with_nofile_limit, stderr_lines, wait_for_line, EXTRA_CLIENTS,
-    NOFILE_LIMIT,
+    assert_idle_at_the_limit, assert_served_after_the_limit, connect_over_the_limit, echo, lines_so_far,
+    start_with_nofile_limit, stderr_lines, wait_for_line, NOFILE_LIMIT,
 };
 use crate::support::{within, STEP};
 
@@ -25,10 +25,7 @@ async fn p3_accepts_at_the_descriptor_limit_are_named_and_logged() {
     let mut before = within("connect before the limit", TcpStream::connect(address)).await.unwrap();
     echo(&mut before, b"before the limit\n", STEP).await;
 
-    let mut extra = Vec::new();
-    for _ in 0..EXTRA_CLIENTS {
-        extra.push(within("connect a client over the limit", TcpStream::connect(address)).await.unwrap());
-    }
+    let extra = connect_over_the_limit(address).await;
     let mut seen = wait_for_line(&mut stderr, "too many open files").await;
     assert_eq!(
         server.next_line().await.as_deref(),
@@ -37,17 +34,10 @@ async fn p3_accepts_at_the_descriptor_limit_are_named_and_logged() {
     );
 
     // At the limit: the open connection is served, and waiting to accept costs little.
-    echo(&mut before, b"at the limit\n", Duration::from_secs(5)).await;
-    let (cpu_before, started) = (cpu_time(pid), std::time::Instant::now());
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let share = (cpu_time(pid) - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
-    assert!(share < 0.30, "the host used {:.0}% CPU at the descriptor limit", share * 100.0);
+    assert_idle_at_the_limit(pid, &mut before).await;
 
     // The extra clients go: a new client is served again within a few seconds.
-    drop(extra);
-    let mut after = within("connect after the limit", TcpStream::connect(address)).await.unwrap();
-    echo(&mut after, b"after the limit\n", Duration::from_secs(10)).await;
-    echo(&mut before, b"still here\n", Duration::from_secs(5)).await;
+    assert_served_after_the_limit(extra, address, &mut before).await;
 
     seen.extend(lines_so_far(&mut stderr));
     let _ = server.child.start_kill();
@@ -76,28 +66,18 @@ async fn compose_echo_async_pauses_accepting_at_the_descriptor_limit() {
     let mut before = within("connect before the limit", TcpStream::connect(address)).await.unwrap();
     echo(&mut before, b"before the limit\n", STEP).await;
 
-    let mut extra = Vec::new();
-    for _ in 0..EXTRA_CLIENTS {
-        extra.push(within("connect a client over the limit", TcpStream::connect(address)).await.unwrap());
-    }
+    let extra = connect_over_the_limit(address).await;
     let mut seen = wait_for_line(&mut stderr, "compose-echo-async: accept failed").await;
     let told = seen.last().cloned().unwrap_or_default();
     assert!(told.contains("too many open files"), "what the consumer is told: {told}");
 
     // At the limit: the open connection is served, waiting to accept costs little, and the
     // instance does not trap (a spinning accept loop reached the handle limit in seconds).
-    echo(&mut before, b"at the limit\n", Duration::from_secs(5)).await;
-    let (cpu_before, started) = (cpu_time(pid), std::time::Instant::now());
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let share = (cpu_time(pid) - cpu_before).as_secs_f64() / started.elapsed().as_secs_f64();
-    assert!(share < 0.30, "the host used {:.0}% CPU at the descriptor limit", share * 100.0);
+    assert_idle_at_the_limit(pid, &mut before).await;
     echo(&mut before, b"still at the limit\n", Duration::from_secs(5)).await;
 
     // The extra clients go: a new client is served again within a few seconds.
-    drop(extra);
-    let mut after = within("connect after the limit", TcpStream::connect(address)).await.unwrap();
-    echo(&mut after, b"after the limit\n", Duration::from_secs(10)).await;
-    echo(&mut before, b"still here\n", Duration::from_secs(5)).await;
+    assert_served_after_the_limit(extra, address, &mut before).await;
 
     seen.extend(lines_so_far(&mut stderr));
     let exited = server.child.try_wait().expect("the host's status");
