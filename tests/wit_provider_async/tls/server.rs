@@ -1,7 +1,26 @@
 //! Our TLS server (`server-options.ssl`) against tokio-rustls clients: a megabyte each way
 //! to several at once, and a client that stalls its handshake holds up no other.
 
+use host::provider_async::AsyncProvider;
+use wasmtime::component::ResourceAny;
+
 use super::*;
+
+/// Starts a TLS server (`config`) on 127.0.0.1, port 0, through the provider: the server and
+/// the address it serves.
+async fn start_tls_server(p: &mut AsyncProvider, config: TlsServerConfig) -> (ResourceAny, SocketAddr) {
+    let (server, port) = p
+        .run(async move |acc, api| -> wasmtime::Result<_> {
+            let server = ok(api
+                .call_start_server(acc, "127.0.0.1".into(), 0, Some(server_options(Some(config))))
+                .await?)?;
+            Ok((server, port_of(&api.server().call_sockets(acc, server).await?)))
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    (server, SocketAddr::from(([127, 0, 0, 1], port)))
+}
 
 /// A tokio-rustls client of our server: sends `data` while reading as many bytes back,
 /// then closes with close_notify. The bytes read.
@@ -39,18 +58,7 @@ async fn our_server_echoes_a_megabyte_each_way_to_tokio_rustls_clients_at_once()
     const CLIENTS: usize = 4;
     let pki = Arc::new(TestPki::new());
     let mut p = provider().await;
-    let config = server_config(&pki);
-    let (server, port) = p
-        .run(async move |acc, api| -> wasmtime::Result<_> {
-            let server = ok(api
-                .call_start_server(acc, "127.0.0.1".into(), 0, Some(server_options(Some(config))))
-                .await?)?;
-            Ok((server, port_of(&api.server().call_sockets(acc, server).await?)))
-        })
-        .await
-        .unwrap()
-        .unwrap();
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let (server, address) = start_tls_server(&mut p, server_config(&pki)).await;
     // A plaintext client first: its handshake fails, and the server goes on serving.
     let plaintext = tokio::spawn(async move {
         let mut socket = TcpStream::connect(address).await.unwrap();
@@ -99,18 +107,7 @@ async fn our_server_echoes_a_megabyte_each_way_to_tokio_rustls_clients_at_once()
 async fn a_client_that_stalls_its_handshake_holds_up_no_other() {
     let pki = Arc::new(TestPki::new());
     let mut p = provider().await;
-    let config = server_config(&pki);
-    let (server, port) = p
-        .run(async move |acc, api| -> wasmtime::Result<_> {
-            let server = ok(api
-                .call_start_server(acc, "127.0.0.1".into(), 0, Some(server_options(Some(config))))
-                .await?)?;
-            Ok((server, port_of(&api.server().call_sockets(acc, server).await?)))
-        })
-        .await
-        .unwrap()
-        .unwrap();
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let (server, address) = start_tls_server(&mut p, server_config(&pki)).await;
     let silent = within("the silent client's connect", TcpStream::connect(address)).await.unwrap();
     let client = tokio::spawn(native_client_echo(pki.clone(), address, b"hi\n".to_vec()));
     within(
