@@ -8,10 +8,30 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+use wasmtime::component::{Accessor, ResourceAny};
+
+use host::provider_async::{Api, HostState};
 
 use super::host_streams::{check_pattern, deliver, pattern, take_pattern};
 use super::{ok, provider, settled};
 use crate::support::{peer, within};
+
+/// Waits until `reader` holds `bytes` in its buffer (polled every 10 ms, at most 5 s): a
+/// waiting point, not an assertion; the caller checks what it needs.
+async fn wait_until_buffered(
+    acc: &Accessor<HostState>,
+    api: &Api,
+    reader: ResourceAny,
+    bytes: u64,
+) -> wasmtime::Result<()> {
+    for _ in 0..500 {
+        if api.reader().call_buffer_size(acc, reader).await? == bytes {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
 
 const MIB: usize = 1 << 20;
 
@@ -100,12 +120,7 @@ async fn bytes_buffered_before_into_stream_come_first_and_none_is_lost() {
             let (reader, _) = ok(api.call_open_connection(acc, "127.0.0.1".into(), from_port, None).await?)?;
             let (_, writer) = ok(api.call_open_connection(acc, "127.0.0.1".into(), to_port, None).await?)?;
             let line = ok(api.reader().call_readline(acc, reader).await?)?;
-            for _ in 0..500 {
-                if api.reader().call_buffer_size(acc, reader).await? == BUFFERED as u64 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            wait_until_buffered(acc, api, reader, BUFFERED as u64).await?;
             assert_eq!(api.reader().call_buffer_size(acc, reader).await?, BUFFERED as u64);
             let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
             let ended = deliver(acc, end);
@@ -160,12 +175,7 @@ async fn buffered_bytes_go_out_at_once_while_the_peer_waits_for_them() {
             let (reader, _) = ok(api.call_open_connection(acc, "127.0.0.1".into(), from_port, None).await?)?;
             let (_, writer) = ok(api.call_open_connection(acc, "127.0.0.1".into(), to_port, None).await?)?;
             let line = ok(api.reader().call_readline(acc, reader).await?)?;
-            for _ in 0..500 {
-                if api.reader().call_buffer_size(acc, reader).await? == 5 {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            wait_until_buffered(acc, api, reader, 5).await?;
             // The reading task has its next socket read in flight by now.
             tokio::time::sleep(Duration::from_millis(50)).await;
             let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
