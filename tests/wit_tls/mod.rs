@@ -23,11 +23,9 @@ use host::provider::{
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::{rustls, TlsAcceptor, TlsConnector};
 
-use crate::support::certs::{localhost, TestPki};
+use crate::support::certs::{der, localhost, TestPki};
 use crate::support::within;
 
 type ServerTls = tokio_rustls::server::TlsStream<TcpStream>;
@@ -138,11 +136,6 @@ async fn open(
     options: Option<ConnectOptions>,
 ) -> Result<(ReaderHandle, WriterHandle), Error> {
     within("open-connection", p.open_connection("127.0.0.1", address.port(), options)).await.expect("no trap")
-}
-
-/// The DER of the first certificate in `pem`.
-fn der(pem: &str) -> Vec<u8> {
-    CertificateDer::pem_slice_iter(pem.as_bytes()).next().unwrap().unwrap().to_vec()
 }
 
 /// Asserts `result` is a `tls` error of `kind` whose message contains `words`.

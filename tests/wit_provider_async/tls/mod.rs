@@ -15,8 +15,6 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::CertificateDer;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use host::provider_async::bindings::exports::wasio::streams::types::{
@@ -26,7 +24,7 @@ use host::provider_async::bindings::wasi::sockets::types::IpSocketAddress;
 use host::provider_async::{ConnectOptions, Error, ServerOptions};
 
 use super::{ok, provider};
-use crate::support::certs::{localhost, TestPki};
+use crate::support::certs::{der, localhost, TestPki};
 use crate::support::within;
 
 const MIB: usize = 1024 * 1024;
@@ -85,10 +83,6 @@ fn port_of(sockets: &[IpSocketAddress]) -> u16 {
         Some(IpSocketAddress::Ipv4(a)) => a.port,
         other => panic!("expected a 127.0.0.1 socket, got {other:?}"),
     }
-}
-
-fn der(pem: &str) -> Vec<u8> {
-    CertificateDer::pem_slice_iter(pem.as_bytes()).next().unwrap().unwrap().to_vec()
 }
 
 #[track_caller]
