@@ -1,0 +1,64 @@
+//! The take-over for WASI 0.2 guests: wasmtime-wasi's p2 `[method]tcp-socket.start-listen`
+//! shadowed.
+
+use wasmtime::component::{Linker, Resource};
+use wasmtime::StoreContextMut;
+use wasmtime_wasi::p2::bindings::sockets::network::{self, ErrorCode};
+use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
+use wasmtime_wasi::p2::{SocketResult, TcpSocket};
+use wasmtime_wasi::sockets::{WasiSocketsCtxView, WasiSocketsView};
+use wasmtime_wasi::WasiView;
+
+use super::listeners::Listen;
+use crate::socket_fd;
+
+/// The exact version of wasmtime-wasi 48.0.8's WIT (see `tcp_nodelay.rs`).
+const TCP_INTERFACE: &str = "wasi:sockets/tcp@0.2.12";
+const START_LISTEN: &str = "[method]tcp-socket.start-listen";
+
+/// Replaces wasmtime-wasi's `start-listen`, already in `linker`, with one that takes over
+/// an older generation's listener on the same address. Guests get the same results and
+/// errors as before. Leaves shadowing disallowed (the default).
+pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(false);
+    if linker.instance(TCP_INTERFACE)?.func_wrap(START_LISTEN, |_, (): ()| Ok(())).is_ok() {
+        wasmtime::bail!(
+            "cannot hand listeners over on reload: wasmtime-wasi does not define \
+             `{START_LISTEN}` in `{TCP_INTERFACE}` (see host/src/listener_handoff/p2_start_listen.rs)"
+        );
+    }
+    linker.allow_shadowing(true);
+    let defined = linker.instance(TCP_INTERFACE)?.func_wrap_async(
+        START_LISTEN,
+        |store: StoreContextMut<'_, T>, (this,): (Resource<TcpSocket>,)| {
+            Box::new(async move { start_listen(store, this).await })
+        },
+    );
+    linker.allow_shadowing(false);
+    defined
+}
+
+async fn start_listen<T: WasiView>(
+    mut store: StoreContextMut<'_, T>,
+    this: Resource<TcpSocket>,
+) -> wasmtime::Result<(Result<(), ErrorCode>,)> {
+    let mut sockets = store.data_mut().sockets();
+    let mut listen = Listen::next();
+    socket_fd::with_descriptor(&mut sockets, this.rep(), |fd| listen.take_over(fd));
+    let result = HostTcpSocket::start_listen(&mut sockets, this).await;
+    if result.is_ok() {
+        listen.listening();
+    }
+    Ok((guest_result(&mut sockets, result)?,))
+}
+
+/// What wasmtime-wasi's bindings do with a trappable `error-code` (see `tcp_nodelay.rs`).
+fn guest_result<R>(
+    sockets: &mut WasiSocketsCtxView<'_>,
+    result: SocketResult<R>,
+) -> wasmtime::Result<Result<R, ErrorCode>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(error) => Ok(Err(network::Host::convert_error_code(sockets, error)?)),
+    }
+}
