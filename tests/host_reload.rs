@@ -218,12 +218,11 @@ async fn the_drain_ends_when_the_old_connections_do() {
 }
 
 /// The same for a WASI 0.3 guest (compose-echo-async): its accepted connections count too,
-/// so the old instance keeps serving one open across the reload instead of being stopped.
+/// so the old instance keeps serving one open across the reload instead of being stopped;
+/// and the new instance took over its listener, so a connection after the drain is served.
 #[tokio::test]
 async fn the_drain_waits_for_a_p3_guests_connections() {
-    // Not checked after the drain: a new connection then is refused or dropped about half
-    // the time for this guest (a host bug, being reported), so `false` until it is fixed.
-    drain_ends_with_the_old_connections("compose-echo-async", false).await;
+    drain_ends_with_the_old_connections("compose-echo-async", true).await;
 }
 
 /// Serves `component` with a 60 s drain timeout, reloads it with a connection open, and

@@ -8,19 +8,22 @@
 //! without closing.
 //!
 //! So the listener is never closed: the new instance takes over the old one's socket.
-//! `add_to_linker` shadows `[method]tcp-socket.start-listen` ([`p2_start_listen`]): the n-th
-//! listen of instance k finds its socket's descriptor ([`crate::socket_fd`]; bound, not yet
-//! listening, so it has no queue and has received nothing), and if instance k of an older
-//! generation listens on the same address as its n-th listener, puts that listening socket
-//! under the new descriptor number (`dup3`, closing the new unused socket; [`listeners`]).
-//! wasmtime-wasi's `listen` then calls `listen(2)` on a socket that already listens, which
-//! Linux allows (it only updates the backlog), and registers it with the new instance's
-//! runtime. Both generations now accept from one queue. When the new generation listens on
-//! everything the old one did, [`retire`] puts, under each old descriptor number, a
-//! placeholder listener nobody connects to (non-blocking, so an old guest's `accept` only
-//! ever finds nothing): the old instances stop accepting, without a syscall on the shared
-//! socket and so without a reset, and keep serving the connections they have until they
-//! are stopped.
+//! `add_to_linker` shadows the listen of both WASI versions, p2's
+//! `[method]tcp-socket.start-listen` ([`p2_start_listen`]) and p3's `[method]tcp-socket.listen`
+//! ([`p3_listen`]), which do the same on wasmtime-wasi's one `TcpSocket` and differ only in
+//! how the guest then accepts. The n-th listen of instance k finds its socket's descriptor
+//! ([`crate::socket_fd`]; bound, not yet listening, so it has no queue and has received
+//! nothing), and if instance k of an older generation listens on the same address as its
+//! n-th listener, puts that listening socket under the new descriptor number (`dup3`,
+//! closing the new unused socket; [`listeners`], shared by both). wasmtime-wasi's `listen`
+//! then calls `listen(2)` on a socket that already listens, which Linux allows (it only
+//! updates the backlog), and registers it with the new instance's runtime. Both generations
+//! now accept from one queue. When the new generation listens on everything the old one did,
+//! [`retire`] puts, under each old descriptor number, a placeholder listener nobody connects
+//! to (non-blocking, so an old guest's `accept`, or a p3 guest's read of its stream of
+//! accepted sockets, only ever finds nothing): the old instances stop accepting, without a
+//! syscall on the shared socket and so without a reset, and keep serving the connections
+//! they have until they are stopped.
 //!
 //! Descriptor numbers are remembered with the socket's inode, checked before each use: a
 //! number the guest closed and the process reused is skipped.
@@ -50,15 +53,16 @@ pub(crate) fn new_instance_on_this_thread() {
 #[cfg(target_os = "linux")]
 pub(crate) use listeners::{caught_up, retire};
 
-/// Replaces wasmtime-wasi's `start-listen`, already in `linker`, with one that takes over
-/// an older generation's listener on the same address. Guests get the same results and
-/// errors as before. Leaves shadowing disallowed (the default).
+/// Replaces wasmtime-wasi's p2 `start-listen` and p3 `listen`, already in `linker`, with
+/// ones that take over an older generation's listener on the same address. Guests get the
+/// same results and errors as before. Leaves shadowing disallowed (the default).
 #[cfg(target_os = "linux")]
 pub(crate) fn add_to_linker<T>(linker: &mut wasmtime::component::Linker<T>) -> wasmtime::Result<()>
 where
-    T: wasmtime_wasi::WasiView + 'static,
+    T: wasmtime_wasi::WasiView + Send + 'static,
 {
-    p2_start_listen::add_to_linker(linker)
+    p2_start_listen::add_to_linker(linker)?;
+    p3_listen::add_to_linker(linker)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -78,3 +82,5 @@ pub(crate) fn retire(_generation: u64) {}
 mod listeners;
 #[cfg(target_os = "linux")]
 mod p2_start_listen;
+#[cfg(target_os = "linux")]
+mod p3_listen;

@@ -1,6 +1,6 @@
 //! The guests' listening sockets, every generation's: taking one over for a new listen,
-//! telling when a generation has caught up with another, retiring one, for the `listen`
-//! shadow ([`super::p2_start_listen`]).
+//! telling when a generation has caught up with another, retiring one. Shared by the p2 and
+//! p3 `listen` shadows ([`super::p2_start_listen`], [`super::p3_listen`]).
 
 use std::collections::HashMap;
 use std::net::TcpListener;
