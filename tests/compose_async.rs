@@ -161,3 +161,29 @@ async fn the_handle_cap_is_the_hosts_max_handles() {
     let stderr = server.stderr_text().await;
     assert!(stderr.contains("store handle limit exceeded (--max-handles raises it)"), "stderr: {stderr}");
 }
+
+/// A server that only accepts must not keep the connections it served: 2,000 short
+/// connections (4 clients at a time, each one line and close) under `--max-memory 3M`,
+/// where the provider starts at about 1.3 MiB. Its list of clients kept each served
+/// connection's 1.3 KiB until `close-clients` or `wait-closed`, which a server that
+/// serves forever never calls: it reached 3 MiB after some 1,400 and trapped.
+#[tokio::test]
+async fn short_connections_do_not_grow_the_providers_memory() {
+    let mut server = Running::start("compose-echo-async", &["--max-memory", "3M"], &["127.0.0.1", "0"]);
+    let address = server.serving_address().await;
+    let clients = (0..4).map(|client| {
+        tokio::spawn(async move {
+            for n in 0..500 {
+                let mut connection = within("connect", TcpStream::connect(address)).await.unwrap();
+                let line = format!("client {client} connection {n}\n");
+                round_trip(&mut connection, line.as_bytes()).await;
+            }
+        })
+    });
+    // Each connection's steps are bounded by `within` and `round_trip`.
+    for client in clients.collect::<Vec<_>>() {
+        client.await.unwrap();
+    }
+    let mut after = within("connect", TcpStream::connect(address)).await.unwrap();
+    round_trip(&mut after, b"still serving\n").await;
+}

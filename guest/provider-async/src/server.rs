@@ -53,7 +53,7 @@ pub(crate) struct Shared {
     pub(crate) changed: Notify,
     /// For the accept tasks: the queue shrank, or the server closed.
     pub(crate) room: Notify,
-    /// Every connection taken in (gone ones are pruned as they are met).
+    /// Every connection taken in and not yet seen gone ([`Shared::remember`]).
     clients: RefCell<Vec<Weak<Connection>>>,
 }
 
@@ -153,7 +153,7 @@ impl Shared {
     /// A connection taken in (its pumps running), or an accept's failure.
     pub(crate) fn taken_in(self: &Rc<Self>, taken: Result<Rc<Connection>, wit::Error>) {
         if let Ok(conn) = &taken {
-            self.clients.borrow_mut().push(Rc::downgrade(conn));
+            self.remember(conn);
             if let Some(tls) = &self.tls {
                 return tls.start_handshake(self.clone(), conn.clone());
             }
@@ -207,6 +207,21 @@ impl Shared {
         self.listeners.borrow_mut().clear();
         self.changed.notify_all();
         self.room.notify_all();
+    }
+
+    /// Adds `conn` to the clients. A gone client's `Weak` still holds its connection's
+    /// allocation (about 1.3 KiB), so the gone ones are dropped before the list would
+    /// grow: without that, a server that only accepts (never `close-clients` or
+    /// `wait-closed`) kept every connection it ever served. Half the list is left free
+    /// each time, so this costs O(1) per connection, amortised.
+    fn remember(&self, conn: &Rc<Connection>) {
+        let mut clients = self.clients.borrow_mut();
+        if clients.len() == clients.capacity() {
+            clients.retain(|client| client.strong_count() > 0);
+            let live = clients.len();
+            clients.reserve(live.max(4));
+        }
+        clients.push(Rc::downgrade(conn));
     }
 
     /// The live clients.
