@@ -171,19 +171,28 @@ impl Connection {
         operation: &'static str,
         mut attempt: impl FnMut(&mut ReadBuffer) -> Step<T>,
     ) -> Result<T, Error> {
+        // Only the reading task waits for what a read does here, and only while paused: a
+        // wake when it is not paused would cost a cross-task wake and a turn for nothing.
         loop {
-            {
+            let lifted_pause = {
                 let mut read = self.read.borrow_mut();
+                let paused = read.is_paused();
                 if let Step::Ready(result) = attempt(&mut read) {
+                    let lifted_pause = paused && !read.is_paused();
                     drop(read);
-                    self.read_changed.notify_all(); // consumed: the reading task may resume
+                    if lifted_pause {
+                        self.read_changed.notify_all(); // consumed: the reading task resumes
+                    }
                     return result;
                 }
                 read.begin_wait(operation)?;
                 read.resume_for_waiter();
-            }
+                paused
+            };
             let waiting = WaitGuard(self);
-            self.read_changed.notify_all(); // a paused reading task goes on
+            if lifted_pause {
+                self.read_changed.notify_all(); // a paused reading task goes on
+            }
             self.read_changed.notified().await;
             drop(waiting);
         }
