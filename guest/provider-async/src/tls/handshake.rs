@@ -39,7 +39,7 @@ pub(crate) fn client_session(
 /// Hands the connection to `session`: its pumps go over to TLS; `unread` (bytes the
 /// reader held) are the peer's first records.
 pub(crate) fn install(conn: &Connection, session: TlsSession, unread: Vec<u8>) {
-    *conn.tls.session.borrow_mut() = Some(session);
+    *conn.tls.session.borrow_mut() = Some(Box::new(session));
     conn.write.borrow_mut().use_flow_control(FlowControl::Ssl);
     if !unread.is_empty() {
         pumps::received(conn, unread);
@@ -51,7 +51,7 @@ pub(crate) fn install(conn: &Connection, session: TlsSession, unread: Vec<u8>) {
 /// Waits for the handshake within the session's `ssl_handshake_timeout`. On failure the
 /// connection is aborted (after the alert that says why) and the error returned.
 pub(crate) async fn complete(conn: &Connection) -> Result<(), wit::Error> {
-    let limit = conn.tls.session.borrow().as_ref().map(TlsSession::handshake_timeout).unwrap_or_default();
+    let limit = conn.tls.session.borrow().as_deref().map(TlsSession::handshake_timeout).unwrap_or_default();
     let ms = u32::try_from(limit.as_millis()).unwrap_or(u32::MAX);
     let outcome = match race::within(ms, wait(conn)).await {
         Some(outcome) => outcome,

@@ -23,7 +23,9 @@ use crate::connection::Connection;
 /// A connection's TLS state: none for plain TCP.
 #[derive(Default)]
 pub(crate) struct TlsSlot {
-    session: RefCell<Option<TlsSession>>,
+    /// Boxed: a connection without TLS (most) then carries a pointer, not a session's
+    /// kilobyte.
+    session: RefCell<Option<Box<TlsSession>>>,
     /// The session moved: ciphertext came in or went out, it failed or ended.
     changed: Notify,
     /// The socket's input ended (after its last ciphertext).
