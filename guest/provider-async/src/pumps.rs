@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use wasio::core::ReadSize;
+use wasio::core::WaitingReadSize;
 use wasip3::wit_bindgen::{StreamReader, StreamResult, StreamWriter};
 
 use crate::bulk_read::Source;
@@ -16,7 +16,7 @@ const WRITE_CHUNK: usize = 256 * 1024;
 /// asyncio's `data_received` / `eof_received` / `connection_lost`, reading side; then,
 /// after EOF or once `into-stream` took the reader, the bulk read's delivery.
 pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u8>, received: Ended) {
-    let mut size = ReadSize::new();
+    let mut size = WaitingReadSize::new();
     loop {
         if conn.tls.is_on() {
             return crate::tls::pumps::read_task(conn, incoming, received).await;

@@ -20,7 +20,7 @@ pub mod model;
 mod tests;
 
 pub use read_buffer::{HandOff, ReadBuffer, SearchState, DEFAULT_LIMIT};
-pub use read_size::ReadSize;
+pub use read_size::{ReadSize, WaitingReadSize};
 pub use separators::Separators;
 pub use write_buffer::{FlowControl, WriteBuffer, WriteOutcome, DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
 

@@ -42,6 +42,45 @@ impl ReadSize {
     }
 }
 
+/// What a read that waits for data asks for once the stream is drained.
+pub const PROBE_READ_SIZE: usize = 512;
+
+/// [`ReadSize`] for a transport whose reads wait holding their buffer (WASI 0.3, where
+/// the host copies what arrives straight into it). While data keeps coming it is
+/// [`ReadSize`]'s; once a read comes back short the stream is drained and the next read
+/// may wait a long time, so it is a probe of [`PROBE_READ_SIZE`]: an idle connection then
+/// holds that, not 4-64 KiB. A probe that comes back full means more is there, and the
+/// full-size read after it takes that at once.
+#[derive(Debug, Clone, Default)]
+pub struct WaitingReadSize {
+    size: ReadSize,
+    drained: bool,
+}
+
+impl WaitingReadSize {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The size of the next read.
+    pub fn next(&self) -> usize {
+        if self.drained {
+            PROBE_READ_SIZE
+        } else {
+            self.size.next()
+        }
+    }
+
+    /// A read of [`next`](Self::next) bytes returned `got` bytes.
+    pub fn record(&mut self, got: usize) {
+        let asked = self.next();
+        if !self.drained {
+            self.size.record(got);
+        }
+        self.drained = got < asked;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +121,29 @@ mod tests {
             size.record(0);
         }
         assert_eq!(size.next(), MIN_READ_SIZE, "never below the least");
+    }
+
+    #[test]
+    fn waiting_reads_probe_once_drained_and_read_whole_after_a_full_probe() {
+        let mut size = WaitingReadSize::new();
+        assert_eq!(size.next(), MIN_READ_SIZE);
+        size.record(100);
+        assert_eq!(size.next(), PROBE_READ_SIZE, "drained: the next read waits small");
+        size.record(10);
+        assert_eq!(size.next(), PROBE_READ_SIZE, "still drained");
+        size.record(PROBE_READ_SIZE);
+        assert_eq!(size.next(), MIN_READ_SIZE, "a full probe: more is there, read it whole");
+    }
+
+    #[test]
+    fn waiting_reads_grow_like_read_size_while_full() {
+        let mut size = WaitingReadSize::new();
+        while size.next() < MAX_READ_SIZE {
+            size.record(size.next());
+        }
+        size.record(MAX_READ_SIZE / 2);
+        assert_eq!(size.next(), PROBE_READ_SIZE, "short: drained");
+        size.record(PROBE_READ_SIZE);
+        assert_eq!(size.next(), MAX_READ_SIZE, "the probe kept the grown size");
     }
 }

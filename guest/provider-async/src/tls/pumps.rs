@@ -16,7 +16,7 @@
 
 use std::rc::Rc;
 
-use wasio::core::ReadSize;
+use wasio::core::WaitingReadSize;
 use wasio::error::{Error, Result};
 use wasio::tls::TlsSession;
 use wasip3::clocks::monotonic_clock;
@@ -59,7 +59,7 @@ pub(super) fn after_decrypt(conn: &Connection, outcome: Result<()>) {
 
 /// asyncio's SSL protocol's reading side.
 pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u8>, received_end: Ended) {
-    let mut size = ReadSize::new();
+    let mut size = WaitingReadSize::new();
     loop {
         if let Some(bulk) = conn.bulk.take() {
             let source = Source::Tls { incoming, received: received_end, carry: Vec::new() };
