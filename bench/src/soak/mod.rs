@@ -1,10 +1,11 @@
 //! The soak (`./scripts/bench --scenario soak --minutes N`, i.e. `bench soak`; never in
-//! CI): echo-server.wasm and compose-echo.wasm, each with its chunk and its line echo,
-//! under the release host for N minutes of mixed traffic with every byte checked
-//! ([`traffic`]). Every few seconds it samples each host's RSS, guest memory, descriptors,
-//! CPU and echo rate ([`samples`]). It fails on any lost or wrong byte, on a stall (an
-//! operation stuck for 20 s, or a server echoing nothing for 10 s), on a server that dies,
-//! and on a leak: RSS or descriptors after the first minute growing past
+//! CI): echo-server.wasm, compose-echo.wasm and compose-echo-async.wasm, each with its
+//! chunk and its line echo, under the release host for N minutes of mixed traffic with
+//! every byte checked ([`traffic`]). Every few seconds it samples each host's RSS, guest
+//! memory, descriptors, CPU and echo rate ([`samples`]). It fails on any lost or wrong
+//! byte, on a stall (an operation stuck for 20 s, or a server echoing nothing for 10 s),
+//! on a server that dies, and on a leak: RSS or descriptors after the first minute growing
+//! past
 //! [`samples::RSS_GROWTH_KIB`] / [`samples::DESCRIPTOR_GROWTH`]. It prints a table and
 //! writes it with a plot ([`plot`]) to target/bench/soak.md and soak.svg.
 
@@ -76,8 +77,11 @@ async fn soak(args: SoakArgs) -> Result<()> {
         out_dir.join("logs"),
         Duration::from_secs(120),
     )?;
-    // The two 0.2 servers the soak was made for (compose-echo-async is not soaked yet).
-    let (kinds, notes) = launcher.select(&[ServerChoice::EchoServer, ServerChoice::ComposeEcho]);
+    let (kinds, notes) = launcher.select(&[
+        ServerChoice::EchoServer,
+        ServerChoice::ComposeEcho,
+        ServerChoice::ComposeEchoAsync,
+    ]);
     notes.iter().for_each(|note| eprintln!("soak: {note}"));
     if kinds.is_empty() {
         bail!("nothing to soak: build the host and the components first (./scripts/bench builds them)");
@@ -235,7 +239,8 @@ fn report(soaked: &[(Echo, Soaked)], minutes: f64) -> (String, bool) {
         "\n- Traffic per server: 4 connections echoing batches of lines, an 8 MiB bulk stream, \
          churn (connect, one line, close), 256 KiB half-closed echoes, resets without reading, a \
          reader taking 16 KiB every 20 ms, and (line echo) lines over the 64 KiB limit, which \
-         must end their connection; all at once, in loops.\n\
+         must never come back whole (the server ends the connection, or echoes only the \
+         line's end under the limit and then the next line); all at once, in loops.\n\
          - RSS, guest memory and descriptors: the peak of the minute after a {}-s warm-up, then \
          the peak of the last minute; a leak is RSS growing by more than {} MiB or {:.0}%, or \
          descriptors by more than {}. Plot: soak.svg.",
