@@ -23,7 +23,13 @@ async def echo(reader, writer, take):
     except ConnectionError:
         pass  # a client that resets is its own business, not the server's failure
     finally:
+        # As the docs' echo ends, and as ours do (echo-server, compose-echo and
+        # compose-echo-async all await wait_closed), so churn compares the same work.
         writer.close()
+        try:
+            await writer.wait_closed()
+        except ConnectionError:
+            pass
 
 
 async def echo_lines(reader, writer):

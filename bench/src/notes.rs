@@ -92,7 +92,9 @@ pub fn standing_notes(
              compose-echo-async an awaited `readline`, a `write` (a plain func) and `drain` awaited only \
              over the low mark (below it asyncio's returns at once); chunk: asyncio `read(64 KiB)` + \
              `write` + `drain`, tokio `read` into 64 KiB + `write_all`, ours as asyncio (compose-echo: \
-             `try-read` + `write` + `try-drain`; compose-echo-async: its `--bulk`). Ratios compare the same echo."
+             `try-read` + `write` + `try-drain`; compose-echo-async: its `--bulk`); at EOF asyncio and ours \
+             `close` and await `wait-closed` (as the asyncio docs' echo does), tokio drops the socket. \
+             Ratios compare the same echo."
                 .into(),
         ),
         (
