@@ -34,6 +34,7 @@ mod reuse_port;
 mod runner;
 #[cfg(target_os = "linux")]
 mod socket_fd;
+mod socket_results;
 pub mod shutdown;
 mod supervisor;
 mod tcp_nodelay;

@@ -91,10 +91,10 @@ mod imp {
 
     use wasmtime::component::{Linker, Resource};
     use wasmtime::StoreContextMut;
-    use wasmtime_wasi::p2::bindings::sockets::network::{self, ErrorCode, IpSocketAddress, Network};
+    use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpSocketAddress, Network};
     use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
-    use wasmtime_wasi::p2::{SocketResult, TcpSocket};
-    use wasmtime_wasi::sockets::{WasiSocketsCtxView, WasiSocketsView};
+    use wasmtime_wasi::p2::TcpSocket;
+    use wasmtime_wasi::sockets::WasiSocketsView;
     use wasmtime_wasi::WasiView;
 
     use super::{next_port_zero_bind, shared_ports, SharedPorts};
@@ -156,17 +156,6 @@ mod imp {
             }
             result
         };
-        Ok((guest_result(&mut sockets, result)?,))
-    }
-
-    /// What wasmtime-wasi's bindings do with a trappable `error-code` (see `tcp_nodelay.rs`).
-    fn guest_result<R>(
-        sockets: &mut WasiSocketsCtxView<'_>,
-        result: SocketResult<R>,
-    ) -> wasmtime::Result<Result<R, ErrorCode>> {
-        match result {
-            Ok(value) => Ok(Ok(value)),
-            Err(error) => Ok(Err(network::Host::convert_error_code(sockets, error)?)),
-        }
+        Ok((crate::socket_results::p2(&mut sockets, result)?,))
     }
 }

@@ -65,7 +65,7 @@ mod imp {
     use wasmtime_wasi::p2::bindings::sockets::tcp::HostTcpSocket;
     use wasmtime_wasi::p2::bindings::sockets::tcp_create_socket;
     use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, SocketResult, TcpSocket};
-    use wasmtime_wasi::sockets::{WasiSocketsCtxView, WasiSocketsView};
+    use wasmtime_wasi::sockets::WasiSocketsView;
     use wasmtime_wasi::WasiView;
 
     /// The interface whose functions are shadowed, with the exact version of wasmtime-wasi
@@ -141,7 +141,7 @@ mod imp {
                 );
             }
         }
-        Ok((guest_result(&mut sockets, result)?,))
+        Ok((crate::socket_results::p2(&mut sockets, result)?,))
     }
 
     /// The number the next new descriptor gets (the lowest free one), if it is ≥ 3: what a
@@ -196,7 +196,7 @@ mod imp {
                 log_count(count, local, None);
             }
         }
-        Ok((guest_result(&mut sockets, result)?,))
+        Ok((crate::socket_results::p2(&mut sockets, result)?,))
     }
 
     fn finish_connect<T: WasiView>(
@@ -214,20 +214,7 @@ mod imp {
                 log_count(count, local, Some(peer));
             }
         }
-        Ok((guest_result(&mut sockets, result)?,))
-    }
-
-    /// What wasmtime-wasi's generated bindings do with a trappable `error-code`
-    /// (`network::Host::convert_error_code`): an `ErrorCode` goes to the guest, anything else
-    /// traps.
-    fn guest_result<R>(
-        sockets: &mut WasiSocketsCtxView<'_>,
-        result: SocketResult<R>,
-    ) -> wasmtime::Result<Result<R, ErrorCode>> {
-        match result {
-            Ok(value) => Ok(Ok(value)),
-            Err(error) => Ok(Err(network::Host::convert_error_code(sockets, error)?)),
-        }
+        Ok((crate::socket_results::p2(&mut sockets, result)?,))
     }
 
     fn address(result: SocketResult<network::IpSocketAddress>) -> Option<SocketAddr> {

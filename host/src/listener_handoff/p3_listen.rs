@@ -49,14 +49,10 @@ async fn listen<T: WasiView + Send + 'static>(
     socket_fd::with_descriptor_p3(&mut store.data_mut().sockets(), this.rep(), |fd| listen.take_over(fd));
     let access = Access::<T, WasiSockets>::new(store, T::sockets);
     let result = <WasiSockets as HostTcpSocketWithStore<T>>::listen(access, this).await;
-    // What the generated bindings do: an error code goes to the guest, the rest traps.
-    match result {
-        Ok(accepted) => {
-            listen.listening();
-            Ok((Ok(accepted),))
-        }
-        Err(error) => Ok((Err(error.downcast()?),)),
+    if result.is_ok() {
+        listen.listening();
     }
+    Ok((crate::socket_results::p3(result)?,))
 }
 
 #[cfg(test)]

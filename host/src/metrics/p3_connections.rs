@@ -127,11 +127,8 @@ where
         }
     });
     let sockets = accessor.with_getter::<WasiSockets>(T::sockets);
-    // What the generated bindings do: an error code goes to the guest, the rest traps.
-    match <WasiSockets as HostTcpSocketWithStore<T>>::connect(&sockets, socket, remote).await {
-        Ok(()) => Ok((Ok(()),)),
-        Err(error) => Ok((Err(error.downcast()?),)),
-    }
+    let result = <WasiSockets as HostTcpSocketWithStore<T>>::connect(&sockets, socket, remote).await;
+    Ok((crate::socket_results::p3(result)?,))
 }
 
 #[cfg(test)]

@@ -65,9 +65,5 @@ async fn bind<T: WasiView>(
         }
         result
     };
-    // What the generated bindings do: an error code goes to the guest, the rest traps.
-    match result {
-        Ok(()) => Ok((Ok(()),)),
-        Err(error) => Ok((Err(error.downcast()?),)),
-    }
+    Ok((crate::socket_results::p3(result)?,))
 }
