@@ -60,6 +60,14 @@ impl BulkRead {
         Ok((BulkRead { first: buffered, eof, sink, end }, (stream, ended)))
     }
 
+    /// Sends the bytes to yield first, as far as the consumer takes them (a consumer that
+    /// dropped the stream leaves them, and delivering fails on them).
+    pub(crate) async fn send_first(&mut self) {
+        if !self.first.is_empty() {
+            self.first = self.sink.write_all(std::mem::take(&mut self.first)).await;
+        }
+    }
+
     /// Bytes that the reading task's read in flight brought after the hand-off: they
     /// follow the handed-off ones.
     pub(crate) fn append(&mut self, bytes: Vec<u8>) {

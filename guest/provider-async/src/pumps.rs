@@ -70,9 +70,15 @@ pub(crate) async fn read_task(conn: Rc<Connection>, mut incoming: StreamReader<u
     }
 }
 
-/// One read from the socket; cut short, with what it already brought, if `into-stream`
-/// takes the reader over meanwhile, so that the bytes handed off go out at once and not
-/// only when the peer sends more (a peer that waits for its echo would wait forever).
+/// One read from the socket. If `into-stream` takes the reader over meanwhile, the
+/// handed-off bytes go out at once, not only when the peer sends more (a peer that waits
+/// for its echo would wait forever), while the read goes on; what it brings follows them.
+///
+/// The read is not cancelled: cancelling a read of the host's blocks this component until
+/// the host lets go of it, and calls that arrive meanwhile wait to start; wasmtime 48 then
+/// deletes such a call's task before its caller drops it when the task outlives its
+/// result by a turn (as [`crate::returned_at_once`] makes it), and the caller traps
+/// ("resource not present") on `subtask.drop`.
 pub(crate) async fn read_unless_handed_off(
     conn: &Connection,
     incoming: &mut StreamReader<u8>,
@@ -86,8 +92,13 @@ pub(crate) async fn read_unless_handed_off(
         None
     })
     .await;
-    // Cancelled, the read returns what it had copied (as Complete) or nothing.
-    finished.unwrap_or_else(|| read.as_mut().cancel())
+    if let Some(done) = finished {
+        return done;
+    }
+    let Some(mut bulk) = conn.bulk.borrow_mut().take() else { unreachable!("handed off") };
+    let (done, ()) = futures_lite::future::zip(read, bulk.send_first()).await;
+    *conn.bulk.borrow_mut() = Some(bulk);
+    done
 }
 
 /// Hands the write queue to the send stream as fast as the host takes it; ends the
