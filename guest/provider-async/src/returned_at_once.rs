@@ -11,6 +11,12 @@
 //! consumer that calls in a loop and never does holds them until then (as it holds every
 //! other task). The reproduction and the one-hunk wasmtime fix are in
 //! `bench/call-floor/README.md`; the test is `wit_provider_async::returned_calls`.
+//!
+//! This is sound only while this component never blocks. A call that arrives while one of
+//! its tasks blocks (a sync cancel of a host stream's read, say) waits to start, so its
+//! caller holds a subtask handle; wasmtime 48 deletes the task when it exits after its
+//! result was delivered, and a caller that drops the handle after that traps ("resource
+//! not present"). So nothing here cancels a read of the host's ([`crate::pumps`]).
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
