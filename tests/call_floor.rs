@@ -81,3 +81,19 @@ async fn an_unknown_option_prints_the_usage_and_fails() {
     assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(stderr.contains("usage: call-floor"), "stderr:\n{stderr}");
 }
+
+/// `--repro started-late` pins down a wasmtime 48 bug that provider-async steers clear of
+/// (it never blocks while calls come in): a call that waited to start, whose task exits a
+/// turn after its result (as the `returned_at_once` guard makes it), is deleted before its
+/// caller drops it, and the caller's `subtask.drop` traps. When a wasmtime upgrade fixes
+/// it, this fails: the reproduction then prints `started-late: survived`, and the caveat
+/// in returned_at_once.rs and the README can go.
+#[tokio::test]
+async fn wasmtime_48_deletes_a_late_started_calls_task_before_its_caller_drops_it() {
+    let wasm = component("call-floor");
+    let args = [wasm.as_os_str(), OsStr::new("--"), "--repro".as_ref(), "started-late".as_ref()];
+    let (code, stdout, stderr) = run_host(&args).await;
+    assert!(!stdout.contains("started-late: survived"), "fixed upstream? stdout:\n{stdout}");
+    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("resource not present"), "stderr:\n{stderr}");
+}

@@ -9,6 +9,9 @@
 //!   --callers K  the concurrent callers of the async kinds (default 64)
 //!   --kind NAME  only this kind (e.g. `add-async`; for a profiler)
 //!   --where W    only `cross` or only `local`
+//!   --repro started-late
+//!                instead, reproduce a wasmtime 48 bug ([`repro`]): prints
+//!                `started-late: survived` where the runtime does not have it
 //!
 //! Prints one line per measurement, `KIND WHERE xCALLERS: NS ns/op (OPS ops)`, where
 //! WHERE is `cross` (an import, plugged into `call-floor-provider.wasm` by
@@ -20,6 +23,7 @@ mod cross;
 mod kinds;
 mod local;
 mod measure;
+mod repro;
 
 use std::io::Write as _;
 
@@ -34,7 +38,8 @@ mod bindings {
 }
 
 const USAGE: &str =
-    "usage: call-floor [--seconds S] [--ops N] [--callers K] [--kind NAME] [--where cross|local]";
+    "usage: call-floor [--seconds S] [--ops N] [--callers K] [--kind NAME] [--where cross|local] \
+                     | --repro started-late";
 
 struct CallFloor;
 
@@ -42,11 +47,16 @@ wasip3::cli::command::export!(CallFloor);
 
 impl wasip3::exports::cli::run::Guest for CallFloor {
     async fn run() -> Result<(), ()> {
-        let Some(Args { plan, callers, only, place }) = parse_args(wasip3::cli::environment::get_arguments())
+        let Some(Args { plan, callers, only, place, repro }) =
+            parse_args(wasip3::cli::environment::get_arguments())
         else {
             eprintln!("{USAGE}");
             return Err(());
         };
+        if repro {
+            repro::started_late().await;
+            return Ok(());
+        }
         let chosen = |kind: &&Kind| {
             only.as_ref().is_none_or(|name| name == kind.name)
                 && place.as_ref().is_none_or(|place| place == kind.place.name())
@@ -75,11 +85,14 @@ struct Args {
     only: Option<String>,
     /// Only the kinds of this place (`cross` or `local`).
     place: Option<String>,
+    /// `--repro started-late`: the bug reproduction instead of the measurements.
+    repro: bool,
 }
 
 /// The options after the program name; `None` on anything else.
 fn parse_args(args: Vec<String>) -> Option<Args> {
-    let mut parsed = Args { plan: Plan { seconds: 1.0, ops: None }, callers: 64, only: None, place: None };
+    let mut parsed =
+        Args { plan: Plan { seconds: 1.0, ops: None }, callers: 64, only: None, place: None, repro: false };
     let mut args = args.into_iter().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next()?;
@@ -89,6 +102,7 @@ fn parse_args(args: Vec<String>) -> Option<Args> {
             "--callers" => parsed.callers = value.parse().ok().filter(|k| *k > 0)?,
             "--kind" => parsed.only = Some(KINDS.iter().find(|kind| kind.name == value)?.name.to_string()),
             "--where" if value == "cross" || value == "local" => parsed.place = Some(value),
+            "--repro" if value == "started-late" => parsed.repro = true,
             _ => return None,
         }
     }

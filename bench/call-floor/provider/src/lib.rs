@@ -58,6 +58,15 @@ impl Guest for Provider {
         }
     }
 
+    async fn hold(ms: u32) {
+        wit_bindgen::block_on(wasip3::clocks::monotonic_clock::wait_for(u64::from(ms) * 1_000_000));
+    }
+
+    async fn add_async_lingering(x: u32) -> u32 {
+        drop(wit_bindgen::spawn_local(wit_bindgen::yield_async()));
+        x.wrapping_add(1)
+    }
+
     async fn source(chunks: u32, size: u32) -> StreamReader<u8> {
         let (mut writer, reader) = wit_stream::new::<u8>();
         wit_bindgen::spawn_local(async move {
