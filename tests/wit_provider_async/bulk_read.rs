@@ -12,7 +12,7 @@ use wasmtime::component::{Accessor, ResourceAny};
 
 use host::provider_async::{Api, HostState};
 
-use super::host_streams::{check_pattern, deliver, pattern, take_pattern};
+use super::host_streams::{check_pattern, deliver, forward_and_close, pattern, take_pattern};
 use super::{ok, provider, settled};
 use crate::support::{peer, within};
 
@@ -74,12 +74,8 @@ async fn eight_mib_go_from_into_stream_to_write_stream_with_every_byte_checked()
         p.run(async move |acc, api| -> wasmtime::Result<_> {
             let (reader, _) = ok(api.call_open_connection(acc, "127.0.0.1".into(), from_port, None).await?)?;
             let (_, writer) = ok(api.call_open_connection(acc, "127.0.0.1".into(), to_port, None).await?)?;
-            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
-            let ended = deliver(acc, end);
-            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
-            api.writer().call_close(acc, writer).await?;
-            ok(api.writer().call_wait_closed(acc, writer).await?)?;
-            Ok((taken, ended.await?))
+            let bulk = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            forward_and_close(acc, api, bulk, writer).await
         }),
     )
     .await
@@ -122,13 +118,10 @@ async fn bytes_buffered_before_into_stream_come_first_and_none_is_lost() {
             let line = ok(api.reader().call_readline(acc, reader).await?)?;
             wait_until_buffered(acc, api, reader, BUFFERED as u64).await?;
             assert_eq!(api.reader().call_buffer_size(acc, reader).await?, BUFFERED as u64);
-            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
-            let ended = deliver(acc, end);
+            let bulk = ok(api.reader().call_into_stream(acc, reader).await?)?;
             go.send(()).unwrap();
-            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
-            api.writer().call_close(acc, writer).await?;
-            ok(api.writer().call_wait_closed(acc, writer).await?)?;
-            Ok((line, taken, ended.await?))
+            let (taken, ended) = forward_and_close(acc, api, bulk, writer).await?;
+            Ok((line, taken, ended))
         }),
     )
     .await
@@ -178,12 +171,9 @@ async fn buffered_bytes_go_out_at_once_while_the_peer_waits_for_them() {
             wait_until_buffered(acc, api, reader, 5).await?;
             // The reading task has its next socket read in flight by now.
             tokio::time::sleep(Duration::from_millis(50)).await;
-            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
-            let ended = deliver(acc, end);
-            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
-            api.writer().call_close(acc, writer).await?;
-            ok(api.writer().call_wait_closed(acc, writer).await?)?;
-            Ok((line, taken, ended.await?))
+            let bulk = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let (taken, ended) = forward_and_close(acc, api, bulk, writer).await?;
+            Ok((line, taken, ended))
         }),
     )
     .await

@@ -9,13 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::oneshot;
+use wasmtime::component::{Accessor, ResourceAny};
 use wasmtime::component::{
     Destination, FutureConsumer, FutureReader, Source, StreamConsumer, StreamProducer, StreamReader,
     StreamResult, VecBuffer,
 };
 use wasmtime::StoreContextMut;
 
-use host::provider_async::HostState;
+use host::provider_async::{Api, Error, HostState};
 
 /// The byte at stream position `i`: 251 is prime, so a lost, repeated or reordered
 /// chunk of any power-of-two size shows.
@@ -225,4 +226,19 @@ pub fn deliver<T: wasmtime::component::Lift + Send + Sync + 'static>(
     let (sender, receiver) = oneshot::channel();
     acc.with(|mut store| future.pipe(&mut store, Deliver(Some(sender)))).expect("pipe the future");
     receiver
+}
+
+/// `into-stream`'s ends forwarded into `writer` with `write-stream`, then `close` and
+/// `wait-closed`: what `write-stream` counted, and how the bulk read ended.
+pub async fn forward_and_close(
+    acc: &Accessor<HostState>,
+    api: &Api,
+    (stream, end): (StreamReader<u8>, FutureReader<Result<(), Error>>),
+    writer: ResourceAny,
+) -> wasmtime::Result<(u64, Result<(), Error>)> {
+    let ended = deliver(acc, end);
+    let taken = super::ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
+    api.writer().call_close(acc, writer).await?;
+    super::ok(api.writer().call_wait_closed(acc, writer).await?)?;
+    Ok((taken, ended.await?))
 }

@@ -55,13 +55,9 @@ async fn stdin_into_stream_before_any_read_carries_every_byte_in_order() {
         "stdin-reader, into-stream at once, write-stream to stdout, close",
         p.run(async move |acc, api| -> wasmtime::Result<_> {
             let reader = ok(api.call_stdin_reader(acc, Some(1024)).await?)?;
-            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
-            let ended = super::host_streams::deliver(acc, end);
+            let bulk = ok(api.reader().call_into_stream(acc, reader).await?)?;
             let writer = ok(api.call_stdout_writer(acc).await?)?;
-            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
-            api.writer().call_close(acc, writer).await?;
-            ok(api.writer().call_wait_closed(acc, writer).await?)?;
-            Ok((taken, ended.await?))
+            super::host_streams::forward_and_close(acc, api, bulk, writer).await
         }),
     )
     .await

@@ -6,7 +6,7 @@ use super::*;
 /// rest decrypted on the way, forwarded here with `write-stream` to a plain peer.
 #[tokio::test]
 async fn into_stream_over_tls_forwards_the_plaintext_with_every_byte_checked() {
-    use super::super::host_streams::{check_pattern, deliver, pattern as stream_pattern};
+    use super::super::host_streams::{check_pattern, forward_and_close, pattern as stream_pattern};
     const TOTAL: usize = 2 * MIB;
     const READ_FIRST: u64 = 1000;
     let pki = TestPki::new();
@@ -39,12 +39,9 @@ async fn into_stream_over_tls_forwards_the_plaintext_with_every_byte_checked() {
             let (_, writer) =
                 ok(api.call_open_connection(acc, "127.0.0.1".into(), sink_address.port(), None).await?)?;
             let first = ok(api.reader().call_readexactly(acc, reader, READ_FIRST).await?)?;
-            let (stream, end) = ok(api.reader().call_into_stream(acc, reader).await?)?;
-            let ended = deliver(acc, end);
-            let taken = ok(api.writer().call_write_stream(acc, writer, stream).await?)?;
-            api.writer().call_close(acc, writer).await?;
-            ok(api.writer().call_wait_closed(acc, writer).await?)?;
-            Ok((first, taken, ended.await?))
+            let bulk = ok(api.reader().call_into_stream(acc, reader).await?)?;
+            let (taken, ended) = forward_and_close(acc, api, bulk, writer).await?;
+            Ok((first, taken, ended))
         }),
     )
     .await
