@@ -97,17 +97,9 @@ mod imp {
         linker: &mut Linker<T>,
     ) -> wasmtime::Result<()> {
         // Without shadowing, defining a name that exists fails: that checks it is there.
-        linker.allow_shadowing(false);
-        if linker.instance(TCP_INTERFACE)?.func_wrap(ACCEPT, |_, (): ()| Ok(())).is_ok() {
-            wasmtime::bail!(
-                "cannot name accept errors: wasmtime-wasi does not define `{ACCEPT}` in \
-                 `{TCP_INTERFACE}` (has its WIT version changed? see host/src/accept_errors.rs)"
-            );
-        }
-        linker.allow_shadowing(true);
-        let defined = linker.instance(TCP_INTERFACE).and_then(|mut tcp| tcp.func_wrap(ACCEPT, accept::<T>));
-        linker.allow_shadowing(false);
-        defined
+        crate::shadowing::replace(linker, &[(TCP_INTERFACE, ACCEPT)], "name p2 accept errors", |linker| {
+            linker.instance(TCP_INTERFACE)?.func_wrap(ACCEPT, accept::<T>)
+        })
     }
 
     fn accept<T: WasiView + CountsConnections>(

@@ -36,6 +36,7 @@ mod runner;
 mod socket_fd;
 mod socket_results;
 pub mod shutdown;
+mod shadowing;
 mod supervisor;
 mod tcp_nodelay;
 pub mod wasm_kind;

@@ -108,23 +108,24 @@ mod imp {
     /// SO_REUSEPORT first and binds port 0 to the port the instances share. Guests get the
     /// same results and errors as before. Leaves shadowing disallowed (the default).
     pub(crate) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-        linker.allow_shadowing(false);
-        if linker.instance(TCP_INTERFACE)?.func_wrap(START_BIND, |_, (): ()| Ok(())).is_ok() {
-            wasmtime::bail!(
-                "cannot share listening sockets: wasmtime-wasi does not define `{START_BIND}` in \
-                 `{TCP_INTERFACE}` (has its WIT version changed? see host/src/reuse_port.rs)"
-            );
-        }
-        linker.allow_shadowing(true);
-        let defined = linker.instance(TCP_INTERFACE)?.func_wrap_async(
-            START_BIND,
-            move |store: StoreContextMut<'_, T>,
-                  (this, network, local): (Resource<TcpSocket>, Resource<Network>, IpSocketAddress)| {
-                Box::new(async move { start_bind(store, this, network, local, shared_ports()).await })
+        crate::shadowing::replace(
+            linker,
+            &[(TCP_INTERFACE, START_BIND)],
+            "share p2 listening sockets",
+            |linker| {
+                linker.instance(TCP_INTERFACE)?.func_wrap_async(
+                    START_BIND,
+                    move |store: StoreContextMut<'_, T>,
+                          (this, network, local): (
+                        Resource<TcpSocket>,
+                        Resource<Network>,
+                        IpSocketAddress,
+                    )| {
+                        Box::new(async move { start_bind(store, this, network, local, shared_ports()).await })
+                    },
+                )
             },
-        );
-        linker.allow_shadowing(false);
-        defined?;
+        )?;
         super::p3_bind::add_to_linker(linker)
     }
 

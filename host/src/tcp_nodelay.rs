@@ -90,27 +90,9 @@ mod imp {
     /// before. Leaves the linker with shadowing disallowed (the default).
     pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
         // Check the functions are there: without shadowing, defining an existing name fails.
-        linker.allow_shadowing(false);
-        let mut tcp = linker.instance(TCP_INTERFACE)?;
-        let mut missing = Vec::new();
-        for name in [FINISH_BIND, FINISH_CONNECT] {
-            if tcp.func_wrap(name, |_, (): ()| Ok(())).is_ok() {
-                missing.push((TCP_INTERFACE, name));
-            }
-        }
-        if linker.instance(TCP_CREATE_INTERFACE)?.func_wrap(CREATE, |_, (): ()| Ok(())).is_ok() {
-            missing.push((TCP_CREATE_INTERFACE, CREATE));
-        }
-        if let Some((interface, name)) = missing.first() {
-            wasmtime::bail!(
-                "cannot set TCP_NODELAY: wasmtime-wasi does not define `{name}` in \
-                 `{interface}` (has its WIT version changed? see host/src/tcp_nodelay.rs)"
-            );
-        }
-        linker.allow_shadowing(true);
-        let defined = define(linker);
-        linker.allow_shadowing(false);
-        defined
+        let replaced =
+            [(TCP_INTERFACE, FINISH_BIND), (TCP_INTERFACE, FINISH_CONNECT), (TCP_CREATE_INTERFACE, CREATE)];
+        crate::shadowing::replace(linker, &replaced, "set TCP_NODELAY on p2 sockets", define)
     }
 
     fn define<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {

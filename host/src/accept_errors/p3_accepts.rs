@@ -62,23 +62,13 @@ pub(super) fn add_to_linker<T: WasiView + CountsConnections + Send + 'static>(
     linker: &mut Linker<T>,
 ) -> wasmtime::Result<()> {
     // Without shadowing, defining a name that exists fails: that checks it is there.
-    linker.allow_shadowing(false);
-    for name in [RECEIVE, SEND, GET_REMOTE_ADDRESS] {
-        if linker.instance(TYPES_INTERFACE)?.func_wrap(name, |_, (): ()| Ok(())).is_ok() {
-            wasmtime::bail!(
-                "cannot name accept errors: wasmtime-wasi does not define `{name}` in \
-                 `{TYPES_INTERFACE}` (has its WIT version changed? see host/src/accept_errors/p3_accepts.rs)"
-            );
-        }
-    }
-    linker.allow_shadowing(true);
-    let defined = linker.instance(TYPES_INTERFACE).and_then(|mut types| {
+    let replaced = [RECEIVE, SEND, GET_REMOTE_ADDRESS].map(|name| (TYPES_INTERFACE, name));
+    crate::shadowing::replace(linker, &replaced, "name p3 accept errors", |linker| {
+        let mut types = linker.instance(TYPES_INTERFACE)?;
         types.func_wrap(RECEIVE, receive::<T>)?;
         types.func_wrap(SEND, send::<T>)?;
         types.func_wrap(GET_REMOTE_ADDRESS, get_remote_address::<T>)
-    });
-    linker.allow_shadowing(false);
-    defined
+    })
 }
 
 fn receive<T: WasiView + CountsConnections + Send + 'static>(

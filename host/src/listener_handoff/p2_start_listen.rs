@@ -20,22 +20,15 @@ const START_LISTEN: &str = "[method]tcp-socket.start-listen";
 /// an older generation's listener on the same address. Guests get the same results and
 /// errors as before. Leaves shadowing disallowed (the default).
 pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(false);
-    if linker.instance(TCP_INTERFACE)?.func_wrap(START_LISTEN, |_, (): ()| Ok(())).is_ok() {
-        wasmtime::bail!(
-            "cannot hand listeners over on reload: wasmtime-wasi does not define \
-             `{START_LISTEN}` in `{TCP_INTERFACE}` (see host/src/listener_handoff/p2_start_listen.rs)"
-        );
-    }
-    linker.allow_shadowing(true);
-    let defined = linker.instance(TCP_INTERFACE)?.func_wrap_async(
-        START_LISTEN,
-        |store: StoreContextMut<'_, T>, (this,): (Resource<TcpSocket>,)| {
-            Box::new(async move { start_listen(store, this).await })
-        },
-    );
-    linker.allow_shadowing(false);
-    defined
+    let replaced = [(TCP_INTERFACE, START_LISTEN)];
+    crate::shadowing::replace(linker, &replaced, "hand p2 listeners over on reload", |linker| {
+        linker.instance(TCP_INTERFACE)?.func_wrap_async(
+            START_LISTEN,
+            |store: StoreContextMut<'_, T>, (this,): (Resource<TcpSocket>,)| {
+                Box::new(async move { start_listen(store, this).await })
+            },
+        )
+    })
 }
 
 async fn start_listen<T: WasiView>(

@@ -24,21 +24,19 @@ type Accepted = StreamReader<Resource<TcpSocket>>;
 /// older generation's listener on the same address. Guests get the same results and errors
 /// as before. Leaves shadowing disallowed (the default).
 pub(super) fn add_to_linker<T: WasiView + Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(false);
-    if linker.instance(TYPES_INTERFACE)?.func_wrap(LISTEN, |_, (): ()| Ok(())).is_ok() {
-        wasmtime::bail!(
-            "cannot hand listeners over on reload: wasmtime-wasi does not define `{LISTEN}` in \
-             `{TYPES_INTERFACE}` (has its WIT version changed? see host/src/listener_handoff/p3_listen.rs)"
-        );
-    }
-    linker.allow_shadowing(true);
-    let defined = linker
-        .instance(TYPES_INTERFACE)?
-        .func_wrap_async(LISTEN, |store: StoreContextMut<'_, T>, (this,): (Resource<TcpSocket>,)| {
-            Box::new(listen(store, this))
-        });
-    linker.allow_shadowing(false);
-    defined
+    crate::shadowing::replace(
+        linker,
+        &[(TYPES_INTERFACE, LISTEN)],
+        "hand p3 listeners over on reload",
+        |linker| {
+            linker.instance(TYPES_INTERFACE)?.func_wrap_async(
+                LISTEN,
+                |store: StoreContextMut<'_, T>, (this,): (Resource<TcpSocket>,)| {
+                    Box::new(listen(store, this))
+                },
+            )
+        },
+    )
 }
 
 async fn listen<T: WasiView + Send + 'static>(

@@ -90,15 +90,8 @@ pub(crate) fn add_to_linker<T>(linker: &mut Linker<T>) -> wasmtime::Result<()>
 where
     T: WasiView + CountsConnections + Send + 'static,
 {
-    linker.allow_shadowing(false);
-    if linker.instance(TYPES_INTERFACE)?.func_wrap(CONNECT, |_, (): ()| Ok(())).is_ok() {
-        wasmtime::bail!(
-            "cannot count p3 connections: wasmtime-wasi does not define `{CONNECT}` in \
-             `{TYPES_INTERFACE}` (has its WIT version changed? see host/src/metrics/p3_connections.rs)"
-        );
-    }
-    linker.allow_shadowing(true);
-    let defined = linker.instance(TYPES_INTERFACE).and_then(|mut types| {
+    crate::shadowing::replace(linker, &[(TYPES_INTERFACE, CONNECT)], "count p3 connections", |linker| {
+        let mut types = linker.instance(TYPES_INTERFACE)?;
         types.func_wrap_concurrent(CONNECT, |accessor: &Accessor<T>, (socket, remote)| {
             Box::pin(connect(accessor, socket, remote))
         })?;
@@ -108,9 +101,7 @@ where
             }
             HostTcpSocket::drop(&mut store.data_mut().sockets(), Resource::new_own(rep))
         })
-    });
-    linker.allow_shadowing(false);
-    defined
+    })
 }
 
 async fn connect<T>(

@@ -21,22 +21,14 @@ const BIND: &str = "[method]tcp-socket.bind";
 /// first and binds port 0 to the port the instances share. Guests get the same results and
 /// errors as before. Leaves shadowing disallowed (the default).
 pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
-    linker.allow_shadowing(false);
-    if linker.instance(TYPES_INTERFACE)?.func_wrap(BIND, |_, (): ()| Ok(())).is_ok() {
-        wasmtime::bail!(
-            "cannot share listening sockets: wasmtime-wasi does not define `{BIND}` in \
-             `{TYPES_INTERFACE}` (has its WIT version changed? see host/src/reuse_port/p3_bind.rs)"
-        );
-    }
-    linker.allow_shadowing(true);
-    let defined = linker.instance(TYPES_INTERFACE)?.func_wrap_async(
-        BIND,
-        |store: StoreContextMut<'_, T>, (this, local): (Resource<TcpSocket>, IpSocketAddress)| {
-            Box::new(bind(store, this, local))
-        },
-    );
-    linker.allow_shadowing(false);
-    defined
+    crate::shadowing::replace(linker, &[(TYPES_INTERFACE, BIND)], "share p3 listening sockets", |linker| {
+        linker.instance(TYPES_INTERFACE)?.func_wrap_async(
+            BIND,
+            |store: StoreContextMut<'_, T>, (this, local): (Resource<TcpSocket>, IpSocketAddress)| {
+                Box::new(bind(store, this, local))
+            },
+        )
+    })
 }
 
 async fn bind<T: WasiView>(

@@ -34,17 +34,12 @@ const ATTEMPTS: usize = 3;
 /// same results and errors as before. Leaves shadowing disallowed (the default).
 pub(super) fn add_to_linker<T: WasiView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     // Without shadowing, defining a name that exists fails: that checks it is there.
-    linker.allow_shadowing(false);
-    if linker.instance(TYPES_INTERFACE)?.func_wrap(CREATE, |_, (): ()| Ok(())).is_ok() {
-        wasmtime::bail!(
-            "cannot set TCP_NODELAY: wasmtime-wasi does not define `{CREATE}` in \
-             `{TYPES_INTERFACE}` (has its WIT version changed? see host/src/tcp_nodelay/p3_create.rs)"
-        );
-    }
-    linker.allow_shadowing(true);
-    let defined = linker.instance(TYPES_INTERFACE).and_then(|mut types| types.func_wrap(CREATE, create::<T>));
-    linker.allow_shadowing(false);
-    defined
+    crate::shadowing::replace(
+        linker,
+        &[(TYPES_INTERFACE, CREATE)],
+        "set TCP_NODELAY on p3 sockets",
+        |linker| linker.instance(TYPES_INTERFACE)?.func_wrap(CREATE, create::<T>),
+    )
 }
 
 fn create<T: WasiView>(
