@@ -328,9 +328,19 @@ impl wit::GuestServer for Server {
                 }
                 changed.await;
             }
-            // Then each client until its connection is closed (its writing task ended).
-            while let Some(open) = shared.clients().into_iter().find(|client| !client.write_done.get()) {
-                open.write_changed.notified().await;
+            // Then each client until its connection is closed (its writing task ended):
+            // those open now, one after the other, then any taken in meanwhile (an accept
+            // that completed as the server closed), so a wake costs no scan of them all.
+            loop {
+                let open: Vec<_> = shared.clients().into_iter().filter(|c| !c.write_done.get()).collect();
+                if open.is_empty() {
+                    break;
+                }
+                for client in open {
+                    while !client.write_done.get() {
+                        client.write_changed.notified().await;
+                    }
+                }
             }
         })
         .await
