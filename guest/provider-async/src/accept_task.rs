@@ -50,15 +50,15 @@ async fn room(server: &Shared) -> bool {
 }
 
 fn take_in(server: &Rc<Shared>, socket: TcpSocket, address: SocketAddr) {
-    match accept_failure(&socket, address) {
-        None => {}
-        Some(Failure::PeerGone) => return,
-        Some(Failure::Error(error)) => return server.taken_in(Err(convert::error(error))),
-    }
+    let peer = match accepted_peer(&socket, address) {
+        Ok(peer) => peer,
+        Err(Failure::PeerGone) => return,
+        Err(Failure::Error(error)) => return server.taken_in(Err(convert::error(error))),
+    };
     if server.limit == 0 {
         return; // asyncio's StreamReader(limit=0) fails: the connection is closed
     }
-    server.taken_in(Connection::start(socket, server.limit));
+    server.taken_in(Connection::start(socket, server.limit, Some(peer)));
 }
 
 /// Why what the listen stream yielded is not a connection.
@@ -73,13 +73,16 @@ enum Failure {
     Error(Error),
 }
 
-/// Whether `socket`, just out of the listen stream, is a failed accept: wasmtime-wasi 48
-/// hands one out as a socket already closed with the error, which its `get-remote-address`
-/// reports at once; the host names a descriptor shortage
+/// The peer of `socket`, just out of the listen stream, or why it is a failed accept:
+/// wasmtime-wasi 48 hands one out as a socket already closed with the error, which its
+/// `get-remote-address` reports at once; the host names a descriptor shortage
 /// `other(new-socket-limit: too many open files (EMFILE))` (host/src/accept_errors/p3_accepts.rs).
-fn accept_failure(socket: &TcpSocket, address: SocketAddr) -> Option<Failure> {
-    let code = socket.get_remote_address().err()?;
-    Some(match code {
+fn accepted_peer(socket: &TcpSocket, address: SocketAddr) -> Result<SocketAddr, Failure> {
+    let code = match socket.get_remote_address() {
+        Ok(peer) => return Ok(convert::from_wasi(peer)),
+        Err(code) => code,
+    };
+    Err(match code {
         // `invalid-state`: accepted, then reset before this asked (getpeername's ENOTCONN).
         ErrorCode::ConnectionReset
         | ErrorCode::ConnectionAborted

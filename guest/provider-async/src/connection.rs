@@ -71,13 +71,18 @@ pub(crate) enum Pump {
 
 impl Connection {
     /// Takes over a connected socket: starts its reading and writing tasks in the
-    /// current component-model task.
-    pub(crate) fn start(socket: TcpSocket, limit: usize) -> Result<Rc<Connection>, wit::Error> {
+    /// current component-model task. `peer`, if the caller already asked for it (an
+    /// accept does, to tell a failed one), is not asked again.
+    pub(crate) fn start(
+        socket: TcpSocket,
+        limit: usize,
+        peer: Option<SocketAddr>,
+    ) -> Result<Rc<Connection>, wit::Error> {
         let read = ReadBuffer::new(limit).map_err(convert::error)?;
         let (incoming, received) = socket.receive();
         let (outgoing, to_send) = wasip3::wit_stream::new::<u8>();
         let sent = socket.send(to_send);
-        let peer = socket.get_remote_address().ok().map(convert::from_wasi);
+        let peer = peer.or_else(|| socket.get_remote_address().ok().map(convert::from_wasi));
         let local = socket.get_local_address().ok().map(convert::from_wasi);
         let pumps = vec![
             Pump::Read(incoming, Box::pin(async move { received.await.map_err(socket_error) })),

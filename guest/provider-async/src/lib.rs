@@ -74,7 +74,7 @@ impl wit::Guest for Provider {
                 Some(ms) => race::within(ms, connecting).await.ok_or(wit::Error::Timeout)??,
                 None => connecting.await?,
             };
-            let conn = connection::Connection::start(socket, limit)?;
+            let conn = connection::Connection::start(socket, limit, None)?;
             if let Some(session) = tls {
                 tls::handshake::install(&conn, session, Vec::new());
                 tls::handshake::complete(&conn).await?;
